@@ -1,0 +1,324 @@
+/*
+ * heapprof.h - the public API of heapprof-c.
+ *
+ * heapprof-c reads the files written by the heapprof Python heap profiler
+ * and digests them:
+ *
+ *   NAME.hpm   metadata: start time, sampling ranges, stack traces
+ *   NAME.hpd   a log of sampled allocation and free events
+ *   NAME.hpc   a digest: live bytes per stack trace, one snapshot per interval
+ *
+ * The formats and the digest semantics are described in docs/FORMATS.md.
+ *
+ * Conventions, used by every function below:
+ *   - Handles are opaque and created by hp_X_open(hp_X **out, ...), released
+ *     by hp_X_close() (which accepts NULL).
+ *   - Functions that can fail return 0 (HP_OK) on success or a negative
+ *     hp_error code. hp_strerror() names the code; hp_last_error() gives a
+ *     one-line message with detail (file, byte offset, reason) for the most
+ *     recent failure on the calling thread.
+ *   - A handle may be used by one thread at a time. Different handles are
+ *     independent. hp_hpc_make() uses OpenMP threads internally.
+ */
+#ifndef HEAPPROF_H
+#define HEAPPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HP_VERSION_MAJOR 0
+#define HP_VERSION_MINOR 2
+#define HP_VERSION_PATCH 0
+#define HP_VERSION_STRING "0.2.0"
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ---------------------------------------------------------------------- */
+
+typedef enum hp_error {
+    HP_OK = 0,
+    HP_EIO = -1,        /* a file could not be opened, read or written */
+    HP_EFORMAT = -2,    /* corrupt or truncated data (message has the offset) */
+    HP_EVERSION = -3,   /* a file of an unsupported format version */
+    HP_ENOMEM = -4,     /* out of memory */
+    HP_EINVAL = -5,     /* an invalid argument (interval, precision, ...) */
+    HP_ERANGE = -6,     /* an index out of range (snapshot number, ...) */
+    HP_ECANCELED = -7,  /* cancelled through hp_make_options.cancel or a signal */
+    HP_ELIMIT = -8,     /* a value in a file exceeds a sanity limit */
+} hp_error;
+
+/* Returned (not an error) by lookups of trace index 0 or an unknown index. */
+#define HP_NO_TRACE 1
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *hp_version(void);
+
+/* A short, static description of an hp_error code. */
+const char *hp_strerror(int code);
+
+/* The detailed message of the last failure on this thread: one line naming
+ * the file and, for format errors, the byte offset and the reason. Never
+ * NULL; "" when nothing has failed yet. Valid until the next failing call. */
+const char *hp_last_error(void);
+
+/* ------------------------------------------------------------------------
+ * HPM: metadata (start time, sampling ranges, traces)
+ * ---------------------------------------------------------------------- */
+
+typedef struct hp_hpm hp_hpm;
+
+/* One sampling range: sizes below max_bytes (and at or above the previous
+ * range's max_bytes) are sampled with `probability`. */
+typedef struct hp_range {
+    uint64_t max_bytes;
+    uint32_t raw_probability; /* as stored: probability * 4294967295 */
+    double probability;
+} hp_range;
+
+/* One stack frame. file_id names the file through hp_hpm_file_name(); file
+ * names are interned, so equal ids mean equal names. */
+typedef struct hp_frame {
+    uint32_t file_id;
+    uint32_t lineno;
+} hp_frame;
+
+/* A frame with its source line, as returned by hp_hpm_trace(). */
+typedef struct hp_source_frame {
+    const char *filename;
+    uint32_t lineno;
+    const char *line; /* the source line, stripped; "" if unreadable */
+} hp_source_frame;
+
+/* Opens FILEBASE.hpm and reads its header. Traces are loaded lazily. */
+int hp_hpm_open(hp_hpm **out, const char *filebase);
+
+/* Releases the handle and everything it returned. */
+void hp_hpm_close(hp_hpm *hpm);
+
+/* Profiler start time, seconds since the epoch. */
+double hp_hpm_initial_time(const hp_hpm *hpm);
+
+/* Profiler start time exactly as stored. */
+void hp_hpm_initial_timespec(const hp_hpm *hpm, uint64_t *sec, uint64_t *nsec);
+
+/* The sampling ranges, sorted by max_bytes; *count receives their number. */
+const hp_range *hp_hpm_sampling_ranges(const hp_hpm *hpm, size_t *count);
+
+/* Replaces the stored sampling ranges by "every allocation recorded": every
+ * scale factor becomes 1. For profiles whose sampler did not sample (see
+ * docs/FORMATS.md, "Sampling that did not happen"). */
+void hp_hpm_override_sampling(hp_hpm *hpm);
+
+/* Nonzero when the stored ranges request sampling (some probability < 1). */
+int hp_hpm_is_sampled(const hp_hpm *hpm);
+
+/* The factor by which an event of |size| bytes is scaled: 1/p for the range
+ * that holds it, 0 when p == 0, 1 beyond every range. */
+double hp_hpm_scale_factor(const hp_hpm *hpm, int64_t size);
+
+/* The scaled size as the digest computes it: llrint(|size| * (1/p)) with the
+ * sign of size, 0 when p == 0, size itself beyond every range. */
+int64_t hp_hpm_scaled_size(const hp_hpm *hpm, int64_t size);
+
+/* Counts the traces without keeping them (a scan of the file). A trailing
+ * partial trace is not counted. */
+int hp_hpm_num_traces(hp_hpm *hpm, uint32_t *count);
+
+/* Loads every trace, so later lookups are O(1). Memory is proportional to the
+ * number of frames plus the distinct file names, not to the file size. */
+int hp_hpm_warm_raw_trace_cache(hp_hpm *hpm);
+
+/* The frames of trace `index`, outermost first. Returns 0 and sets *frames
+ * and *depth, HP_NO_TRACE for index 0 or an index past the last trace, or a
+ * negative error. The array lives as long as the handle. */
+int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_t *depth);
+
+/* The name of an interned file (see hp_frame), or NULL for an unknown id. */
+const char *hp_hpm_file_name(const hp_hpm *hpm, uint32_t file_id);
+
+/* Like hp_hpm_raw_trace() with each frame's source line, read from the
+ * source file when it can be (cached per trace and per file). */
+int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, size_t *depth);
+
+/* Counts the traces of FILEBASE.hpm without opening a handle. */
+int hp_count_traces(const char *filebase, uint32_t *count);
+
+/* ------------------------------------------------------------------------
+ * HPD: the event log
+ * ---------------------------------------------------------------------- */
+
+typedef struct hp_hpd hp_hpd;
+
+typedef struct hp_event {
+    double timestamp;     /* absolute, seconds since the epoch */
+    uint32_t traceindex;  /* of the allocation (also for frees); 0: no trace */
+    int64_t size;         /* bytes; negative for a free */
+    double scale;         /* hp_hpm_scale_factor(size) */
+    uint64_t offset;      /* byte offset of the event in the .hpd */
+} hp_event;
+
+/* Why an event is invalid (see docs/FORMATS.md, "Damaged event streams"). */
+typedef enum hp_damage_reason {
+    HP_DAMAGE_TRACE = 1,      /* trace index beyond the last trace */
+    HP_DAMAGE_USEC = 2,       /* microseconds field >= 1000000 */
+    HP_DAMAGE_NEG_ZERO = 3,   /* negative delta with a seconds field of 0 */
+    HP_DAMAGE_VARINT = 4,     /* a varint longer than 10 bytes */
+} hp_damage_reason;
+
+/* A short description of a damage reason ("usec >= 1000000", ...). */
+const char *hp_damage_reason_str(int reason);
+
+/* A stretch of bytes skipped by salvage reading. */
+typedef struct hp_skip {
+    uint64_t offset;   /* where the first invalid event starts */
+    uint64_t length;   /* bytes skipped */
+    int reason;        /* hp_damage_reason of the first invalid event */
+} hp_skip;
+
+typedef void (*hp_skip_fn)(void *ctx, const hp_skip *skip);
+
+typedef struct hp_read_options {
+    int salvage;          /* skip damaged stretches instead of failing */
+    hp_skip_fn on_skip;   /* called for every skipped stretch (may be NULL) */
+    void *ctx;            /* passed to on_skip */
+} hp_read_options;
+
+/* Counts gathered while reading. */
+typedef struct hp_hpd_stats {
+    uint64_t events, allocs, frees;
+    uint64_t bytes;             /* size of the .hpd */
+    uint64_t truncated_bytes;   /* length of a partial final event, or 0 */
+    uint64_t skips;             /* stretches skipped by salvage */
+    uint64_t skipped_bytes;
+    uint64_t first_skip_offset; /* meaningful when skips > 0 */
+    uint64_t negative_deltas;
+    double duration;            /* relative time of the last event, seconds */
+} hp_hpd_stats;
+
+/* Opens FILEBASE.hpd. `hpm` supplies the start time, the sampling ranges and
+ * the trace count used for validation; when NULL, FILEBASE.hpm is opened and
+ * owned by the reader. `opts` may be NULL (strict reading). */
+int hp_hpd_open(hp_hpd **out, const char *filebase, hp_hpm *hpm, const hp_read_options *opts);
+
+/* Reads the next event. Returns 1 and fills *ev, 0 at the end of the events,
+ * or a negative error (HP_EFORMAT for an invalid event in strict mode). A
+ * partial final event ends the iteration; stats.truncated_bytes reports it. */
+int hp_hpd_next(hp_hpd *hpd, hp_event *ev);
+
+/* The counts so far (complete once hp_hpd_next() returned 0). */
+void hp_hpd_get_stats(const hp_hpd *hpd, hp_hpd_stats *stats);
+
+void hp_hpd_close(hp_hpd *hpd);
+
+/* ------------------------------------------------------------------------
+ * HPC: the digest
+ * ---------------------------------------------------------------------- */
+
+typedef struct hp_hpc hp_hpc;
+
+typedef struct hp_entry {
+    uint32_t traceindex;  /* 0: the "other" entry */
+    uint64_t bytes;
+} hp_entry;
+
+typedef struct hp_snapshot {
+    double relative_time;     /* k * interval, seconds */
+    size_t count;             /* entries */
+    const hp_entry *entries;  /* in stored order (bytes descending) */
+} hp_snapshot;
+
+/* Opens FILEBASE.hpc (format v1 or v2, told apart by its first bytes). */
+int hp_hpc_open(hp_hpc **out, const char *filebase);
+
+/* Opens a .hpc file by its path. */
+int hp_hpc_open_path(hp_hpc **out, const char *path);
+
+void hp_hpc_close(hp_hpc *hpc);
+
+/* 1 or 2. */
+int hp_hpc_format(const hp_hpc *hpc);
+
+/* The number of snapshots. */
+size_t hp_hpc_length(const hp_hpc *hpc);
+
+/* The interval between snapshots, seconds. */
+double hp_hpc_time_interval(const hp_hpc *hpc);
+
+/* The start time of the profile, seconds since the epoch, and exactly. */
+double hp_hpc_initial_time(const hp_hpc *hpc);
+void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *nsec);
+
+/* Reads snapshot k. Only what snapshot k needs is read (for v2: at most one
+ * data frame, cached). The entries stay valid until the next call on hpc. */
+int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out);
+
+/* The sum of snapshot k's entries. */
+int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total);
+
+/* ------------------------------------------------------------------------
+ * Digesting: HPC.make
+ * ---------------------------------------------------------------------- */
+
+typedef enum hp_format { HP_FORMAT_V2 = 0, HP_FORMAT_V1 = 1 } hp_format;
+
+/* Progress: bytes of .hpd done out of `total`. Called from the calling
+ * thread, between waves of work. */
+typedef void (*hp_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Per-phase timings and counts of one digest, filled by hp_hpc_make_ex(). */
+typedef struct hp_make_report {
+    uint64_t events, hpd_bytes, snapshots, output_bytes, v1_bytes;
+    uint64_t skips, skipped_bytes, first_skip_offset;
+    uint64_t truncated_bytes;
+    uint64_t negative_snapshots;   /* snapshots that left out negative traces */
+    uint64_t resyncs_failed;       /* chunk splits that needed the fallback */
+    double profile_seconds;        /* relative time of the last event */
+    double t_split, t_bin, t_reduce, t_compress, t_write, t_total; /* seconds */
+    int threads;
+} hp_make_report;
+
+typedef struct hp_make_options {
+    int threads;               /* 0: OMP_NUM_THREADS, else every core */
+    hp_format format;          /* HP_FORMAT_V2 (default) or HP_FORMAT_V1 */
+    int level;                 /* zstd level; 0: the default (3) */
+    const char *output;        /* output path; NULL: FILEBASE.hpc */
+    int salvage;               /* digest the valid events of a damaged .hpd */
+    int override_sampling;     /* treat every allocation as recorded */
+    size_t chunk_bytes;        /* .hpd bytes per work chunk; 0: automatic */
+    size_t frame_bytes;        /* v2 data frame target size; 0: 1 MiB */
+    hp_progress_fn progress;   /* may be NULL */
+    void *progress_ctx;
+    hp_skip_fn on_skip;        /* salvage: each skipped stretch; may be NULL */
+    void *skip_ctx;
+    volatile int *cancel;      /* when it becomes nonzero, the digest stops */
+    hp_make_report *report;    /* filled when not NULL */
+} hp_make_options;
+
+/* Fills *opts with the defaults (all zero but format v2, level 3). */
+void hp_make_options_init(hp_make_options *opts);
+
+/* heapprof's HPC.make: digests FILEBASE.hpm + FILEBASE.hpd into FILEBASE.hpc
+ * (format v2) with snapshots every `time_interval` seconds (rounded to whole
+ * milliseconds, at least 1 ms) and precision in [0, 1). With `verbose`, the
+ * phase timings are printed on stderr. The output appears atomically: on any
+ * failure no file is left and an existing .hpc is untouched. */
+int hp_hpc_make(const char *filebase, double time_interval, double precision, int verbose);
+
+/* The same with options (NULL: defaults). */
+int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
+                   const hp_make_options *opts);
+
+/* Prints a report (events, MB/s, phase timings, compression) in the form
+ * the CLI's `digest -v` uses. */
+void hp_print_report(FILE *f, const char *filebase, const hp_make_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEAPPROF_H */

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the build and test dependencies that are missing, with apt-get.
+# Run by `make test` / `make demo` / `make` on first use; safe to run again.
+set -e
+need=""
+have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+have_pc libzstd || need="$need libzstd-dev"
+have_pc cmocka || need="$need libcmocka-dev"
+command -v zstd >/dev/null 2>&1 || need="$need zstd"
+# libgomp ships with gcc; check that OpenMP links.
+if command -v cc >/dev/null 2>&1; then
+    echo 'int main(void){return 0;}' > /tmp/hp-omp-$$.c
+    cc -fopenmp /tmp/hp-omp-$$.c -o /tmp/hp-omp-$$ 2>/dev/null || need="$need libgomp1 gcc"
+    rm -f /tmp/hp-omp-$$.c /tmp/hp-omp-$$
+fi
+[ -z "$need" ] && exit 0
+echo "install-deps: installing:$need"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y --no-install-recommends $need >/dev/null 2>&1 || {
+    $SUDO apt-get update >/dev/null
+    $SUDO apt-get install -y --no-install-recommends $need
+}

@@ -1,0 +1,51 @@
+/* cli.h - what the commands of the `heapprof` CLI share.
+ *
+ * Exit status: 0 success, 1 a data or I/O error, 2 a usage error. Every
+ * error is one line on stderr: "heapprof: <message>". */
+#ifndef HP_CLI_H
+#define HP_CLI_H
+
+#include "heapprof.h"
+
+#include <stdint.h>
+
+enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
+
+/* Room for per-range counters: the library accepts at most 64 ranges. */
+#define HP_MAX_RANGES_CLI 65
+
+int cmd_info(int argc, char **argv);
+int cmd_traces(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+
+/* Prints "heapprof: <formatted>" on stderr; returns `status`. */
+int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports the library's last error; returns EXIT_DATA (or EXIT_USAGE for
+ * HP_EINVAL). */
+int cli_lib_error(int rc);
+
+/* Prints a warning line on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A filebase from NAME, NAME.hpm, NAME.hpd or NAME.hpc (a new string). */
+char *cli_filebase(const char *arg);
+
+/* Strict number parsing; return 0 or -1. */
+int cli_parse_double(const char *s, double *out);
+int cli_parse_u64(const char *s, uint64_t *out);
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+
+/* Standard handling of a getopt_long result that is not an option of the
+ * command: returns the exit status to use, or -1 to go on. */
+int cli_usage_error(const char *cmd, const char *usage);
+
+/* Whether the .hpm's stored sampling looks ineffective (see docs/FORMATS.md,
+ * "Sampling that did not happen"): the least-sampled range holds most
+ * events. Counts are events per range, ranges+1 of them. */
+int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *counts);
+
+#endif

@@ -1,0 +1,418 @@
+/* inspect.c - the read-only commands: info, traces, events, check, snapshot. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Parses "CMD [options] FILEBASE [more]" for the commands below. */
+typedef struct args {
+    char *filebase;
+    int salvage;
+    uint64_t limit;
+    int has_limit;
+    double at;
+    int has_at;
+    int top;
+} args;
+
+enum { OPT_SALVAGE = 256 };
+
+static int parse_args(const char *cmd, const char *usage, const char *help, int argc, char **argv,
+                      const char *allowed, args *a, int *first_extra)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"salvage", no_argument, NULL, OPT_SALVAGE},
+        {"limit", required_argument, NULL, 'n'}, {"at", required_argument, NULL, 't'},
+        {"top", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
+    memset(a, 0, sizeof *a);
+    a->top = 10;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "hn:t:k:", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: heapprof %s %s\n\n%s", cmd, usage, help);
+            return EXIT_OK;
+        }
+        if (c == '?' || !strchr(allowed, c == OPT_SALVAGE ? 's' : c))
+            return cli_error(EXIT_USAGE, "%s: unknown option '%s' (see heapprof %s --help)", cmd,
+                             argv[optind - 1], cmd);
+        switch (c) {
+        case OPT_SALVAGE: a->salvage = 1; break;
+        case 'n':
+            if (cli_parse_u64(optarg, &a->limit) < 0)
+                return cli_error(EXIT_USAGE, "%s: invalid --limit '%s'", cmd, optarg);
+            a->has_limit = 1;
+            break;
+        case 't':
+            if (cli_parse_double(optarg, &a->at) < 0 || a->at < 0)
+                return cli_error(EXIT_USAGE, "%s: invalid --at '%s' (seconds >= 0)", cmd, optarg);
+            a->has_at = 1;
+            break;
+        case 'k':
+            if (cli_parse_int(optarg, 0, 1 << 30, &a->top) < 0)
+                return cli_error(EXIT_USAGE, "%s: invalid --top '%s'", cmd, optarg);
+            break;
+        }
+    }
+    if (optind >= argc || (!first_extra && optind + 1 < argc))
+        return cli_usage_error(cmd, usage);
+    a->filebase = cli_filebase(argv[optind]);
+    if (!a->filebase)
+        return cli_error(EXIT_DATA, "out of memory");
+    if (first_extra)
+        *first_extra = optind + 1;
+    return -1;
+}
+
+static void skip_warning(void *ctx, const hp_skip *s)
+{
+    cli_warn("%s.hpd: offset %" PRIu64 ": skipped %" PRIu64 " bytes of damaged events (%s)",
+             (const char *)ctx, s->offset, s->length, hp_damage_reason_str(s->reason));
+}
+
+static void truncation_warning(const char *filebase, const hp_hpd_stats *st)
+{
+    if (st->truncated_bytes)
+        cli_warn("%s.hpd: offset %" PRIu64 ": partial final event (%" PRIu64 " bytes) ignored",
+                 filebase, st->bytes - st->truncated_bytes, st->truncated_bytes);
+}
+
+/* Which sampling range an event size falls into (n = beyond every range). */
+static size_t range_of(const hp_range *r, size_t n, int64_t size)
+{
+    uint64_t mag = size < 0 ? 0 - (uint64_t)size : (uint64_t)size;
+    for (size_t i = 0; i < n; i++)
+        if (mag < r[i].max_bytes)
+            return i;
+    return n;
+}
+
+/* Reads every event; fills stats and events per sampling range. */
+static int scan_events(const char *filebase, hp_hpm *hpm, int salvage, hp_hpd_stats *st,
+                       uint64_t *per_range, uint64_t *trace0)
+{
+    size_t nr;
+    const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
+    hp_read_options ro = {salvage, skip_warning, (void *)filebase};
+    hp_hpd *hpd;
+    int rc = hp_hpd_open(&hpd, filebase, hpm, &ro);
+    if (rc < 0)
+        return rc;
+    hp_event ev;
+    while ((rc = hp_hpd_next(hpd, &ev)) == 1) {
+        per_range[range_of(r, nr, ev.size)]++;
+        *trace0 += ev.traceindex == 0;
+    }
+    hp_hpd_get_stats(hpd, st);
+    hp_hpd_close(hpd);
+    return rc;
+}
+
+static void print_time(const char *label, uint64_t sec, uint64_t nsec)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    char buf[64] = "?";
+    if (gmtime_r(&t, &tm))
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    printf("%-12s %s.%09" PRIu64 "Z (epoch %" PRIu64 ".%09" PRIu64 ")\n", label, buf, nsec, sec, nsec);
+}
+
+static void print_sampling(const hp_hpm *hpm)
+{
+    size_t n;
+    const hp_range *r = hp_hpm_sampling_ranges(hpm, &n);
+    uint64_t lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        printf("%-12s [%" PRIu64 ", %" PRIu64 ") bytes: p = %.6g", i ? "" : "sampling", lo,
+               r[i].max_bytes, r[i].probability);
+        if (r[i].probability == 0)
+            printf(" (never recorded)\n");
+        else
+            printf(" (scale %.6g)\n", 1.0 / r[i].probability);
+        lo = r[i].max_bytes;
+    }
+    printf("%-12s >= %" PRIu64 " bytes: every allocation\n", n ? "" : "sampling", lo);
+}
+
+static void print_digest(const char *filebase)
+{
+    size_t n = strlen(filebase) + 5;
+    char *path = malloc(n);
+    if (!path)
+        return;
+    snprintf(path, n, "%s.hpc", filebase);
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        printf("%-12s none (%s does not exist)\n", "digest", path);
+        free(path);
+        return;
+    }
+    hp_hpc *hpc;
+    int rc = hp_hpc_open_path(&hpc, path);
+    if (rc < 0) {
+        cli_warn("%s", hp_last_error());
+        free(path);
+        return;
+    }
+    uint64_t peak = 0, total;
+    size_t peak_k = 0;
+    for (size_t k = 0; k < hp_hpc_length(hpc); k++) {
+        if ((rc = hp_hpc_total_usage(hpc, k, &total)) < 0) {
+            cli_warn("%s", hp_last_error());
+            break;
+        }
+        if (total > peak) {
+            peak = total;
+            peak_k = k;
+        }
+    }
+    printf("%-12s %s: format v%d, interval %g s, %zu snapshots, %lld bytes on disk\n", "digest", path,
+           hp_hpc_format(hpc), hp_hpc_time_interval(hpc), hp_hpc_length(hpc), (long long)st.st_size);
+    printf("%-12s %" PRIu64 " bytes at %g s (snapshot %zu)\n", "peak usage", peak,
+           (double)peak_k * hp_hpc_time_interval(hpc), peak_k);
+    hp_hpc_close(hpc);
+    free(path);
+}
+
+int cmd_info(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("info", "FILEBASE",
+                        "Summarizes a profile: start time, sampling ranges, traces, events,\n"
+                        "duration, .hpd size and, when FILEBASE.hpc exists, its digest.\n",
+                        argc, argv, "h", &a, NULL);
+    if (rc >= 0)
+        return rc;
+    hp_hpm *hpm = NULL;
+    uint32_t ntraces;
+    uint64_t per_range[HP_MAX_RANGES_CLI] = {0}, trace0 = 0;
+    hp_hpd_stats st;
+    if ((rc = hp_hpm_open(&hpm, a.filebase)) < 0 || (rc = hp_hpm_num_traces(hpm, &ntraces)) < 0 ||
+        (rc = scan_events(a.filebase, hpm, 0, &st, per_range, &trace0)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    uint64_t sec, nsec;
+    hp_hpm_initial_timespec(hpm, &sec, &nsec);
+    printf("%-12s %s\n", "profile", a.filebase);
+    print_time("start", sec, nsec);
+    print_sampling(hpm);
+    printf("%-12s %" PRIu32 "\n", "traces", ntraces);
+    printf("%-12s %" PRIu64 " (%" PRIu64 " allocations, %" PRIu64 " frees)\n", "events", st.events,
+           st.allocs, st.frees);
+    printf("%-12s %.6f s\n", "duration", st.duration);
+    printf("%-12s %" PRIu64 " bytes\n", "hpd size", st.bytes);
+    print_digest(a.filebase);
+    truncation_warning(a.filebase, &st);
+    size_t nr;
+    const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
+    if (cli_sampling_suspicious(r, nr, per_range))
+        cli_warn("%s.hpm: the stored sampling rates look ineffective (most events are in a range "
+                 "sampled at under 1%%): heapprof 1.0 on 64-bit Linux records every allocation; "
+                 "digest with --override-sampling",
+                 a.filebase);
+    rc = EXIT_OK;
+out:
+    hp_hpm_close(hpm);
+    free(a.filebase);
+    return rc;
+}
+
+int cmd_traces(int argc, char **argv)
+{
+    args a;
+    int first;
+    int rc = parse_args("traces", "FILEBASE [INDEX...]",
+                        "Prints stack traces, outermost frame first, as file:line and the\n"
+                        "stripped source line (empty when the source file cannot be read).\n"
+                        "Without INDEX, every trace.\n",
+                        argc, argv, "h", &a, &first);
+    if (rc >= 0)
+        return rc;
+    hp_hpm *hpm = NULL;
+    if ((rc = hp_hpm_open(&hpm, a.filebase)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    uint32_t n;
+    if (first >= argc && (rc = hp_hpm_num_traces(hpm, &n)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    int count = first < argc ? argc - first : (int)n;
+    rc = EXIT_OK;
+    for (int i = 0; i < count; i++) {
+        int idx;
+        if (first < argc) {
+            if (cli_parse_int(argv[first + i], 0, INT32_MAX, &idx) < 0) {
+                rc = cli_error(EXIT_USAGE, "traces: invalid trace index '%s'", argv[first + i]);
+                goto out;
+            }
+        } else {
+            idx = i + 1;
+        }
+        const hp_source_frame *f;
+        size_t depth;
+        int r = hp_hpm_trace(hpm, (uint32_t)idx, &f, &depth);
+        if (r < 0) {
+            rc = cli_lib_error(r);
+            goto out;
+        }
+        if (r == HP_NO_TRACE) {
+            printf("trace %d: no trace\n", idx);
+            continue;
+        }
+        printf("trace %d: %zu frames\n", idx, depth);
+        for (size_t j = 0; j < depth; j++)
+            printf("  %s:%" PRIu32 "\t%s\n", f[j].filename, f[j].lineno, f[j].line);
+    }
+out:
+    hp_hpm_close(hpm);
+    free(a.filebase);
+    return rc;
+}
+
+int cmd_events(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("events", "FILEBASE [--limit N] [--salvage]",
+                        "Prints events as tab-separated values: absolute timestamp (seconds),\n"
+                        "trace index, size (negative for a free), scale factor.\n"
+                        "  -n, --limit N   stop after N events\n"
+                        "      --salvage   skip damaged stretches (reported on stderr)\n",
+                        argc, argv, "hns", &a, NULL);
+    if (rc >= 0)
+        return rc;
+    hp_read_options ro = {a.salvage, skip_warning, a.filebase};
+    hp_hpd *hpd = NULL;
+    if ((rc = hp_hpd_open(&hpd, a.filebase, NULL, &ro)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    hp_event ev;
+    uint64_t n = 0;
+    while ((!a.has_limit || n < a.limit) && (rc = hp_hpd_next(hpd, &ev)) == 1) {
+        printf("%.6f\t%" PRIu32 "\t%" PRId64 "\t%.10g\n", ev.timestamp, ev.traceindex, ev.size, ev.scale);
+        n++;
+    }
+    if (rc < 0) {
+        fflush(stdout);
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    hp_hpd_stats st;
+    hp_hpd_get_stats(hpd, &st);
+    truncation_warning(a.filebase, &st);
+    rc = EXIT_OK;
+out:
+    hp_hpd_close(hpd);
+    free(a.filebase);
+    return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("check", "FILEBASE [--salvage]",
+                        "Validates FILEBASE.hpm (header, every trace) and FILEBASE.hpd (every\n"
+                        "event). Strict: stops at the first invalid event with its offset and\n"
+                        "reason. --salvage: reports every damaged stretch and goes on.\n"
+                        "Exit status 1 if anything is invalid.\n",
+                        argc, argv, "hs", &a, NULL);
+    if (rc >= 0)
+        return rc;
+    hp_hpm *hpm = NULL;
+    uint32_t ntraces;
+    uint64_t per_range[HP_MAX_RANGES_CLI] = {0}, trace0 = 0;
+    hp_hpd_stats st;
+    if ((rc = hp_hpm_open(&hpm, a.filebase)) < 0 || (rc = hp_hpm_warm_raw_trace_cache(hpm)) < 0 ||
+        (rc = hp_hpm_num_traces(hpm, &ntraces)) < 0 ||
+        (rc = scan_events(a.filebase, hpm, a.salvage, &st, per_range, &trace0)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    truncation_warning(a.filebase, &st);
+    size_t nr;
+    const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
+    if (cli_sampling_suspicious(r, nr, per_range))
+        cli_warn("%s.hpm: the stored sampling rates look ineffective; digest with --override-sampling",
+                 a.filebase);
+    printf("%s: %s: %" PRIu32 " traces, %" PRIu64 " events (%" PRIu64 " allocations, %" PRIu64
+           " frees), %" PRIu64 " negative deltas, %" PRIu64 " trace-0 events, %" PRIu64
+           " damaged stretches (%" PRIu64 " bytes)\n",
+           a.filebase, st.skips ? "INVALID" : "ok", ntraces, st.events, st.allocs, st.frees,
+           st.negative_deltas, trace0, st.skips, st.skipped_bytes);
+    rc = st.skips ? EXIT_DATA : EXIT_OK;
+out:
+    hp_hpm_close(hpm);
+    free(a.filebase);
+    return rc;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    args a;
+    int rc = parse_args("snapshot", "FILEBASE --at SECONDS [--top N]",
+                        "Prints the digest's snapshot at a relative time (rounded down to a\n"
+                        "snapshot): the top N entries (default 10) with their innermost frame,\n"
+                        "and the total.\n",
+                        argc, argv, "htk", &a, NULL);
+    if (rc >= 0)
+        return rc;
+    if (!a.has_at) {
+        free(a.filebase);
+        return cli_usage_error("snapshot", "--at SECONDS is required");
+    }
+    hp_hpc *hpc = NULL;
+    hp_hpm *hpm = NULL;
+    if ((rc = hp_hpc_open(&hpc, a.filebase)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    double iv = hp_hpc_time_interval(hpc);
+    double kk = a.at / iv + 1e-9; /* 0.3 / 0.1 is 2.9999999999999996 */
+    if (kk >= (double)hp_hpc_length(hpc)) {
+        rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest covers 0 to %g s)",
+                       a.filebase, a.at, (double)(hp_hpc_length(hpc) - 1) * iv);
+        goto out;
+    }
+    size_t k = (size_t)kk;
+    hp_snapshot s;
+    if ((rc = hp_hpc_snapshot(hpc, k, &s)) < 0) {
+        rc = cli_lib_error(rc);
+        goto out;
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < s.count; i++)
+        total += s.entries[i].bytes;
+    if (hp_hpm_open(&hpm, a.filebase) < 0)
+        hpm = NULL; /* frames are a nicety: the snapshot stands without them */
+    printf("snapshot %zu at %g s: %" PRIu64 " bytes in %zu entries\n", k, s.relative_time, total,
+           s.count);
+    /* copy: reading traces does not touch the hpc, but keep entries stable */
+    for (size_t i = 0; i < s.count && i < (size_t)a.top; i++) {
+        const hp_entry *e = &s.entries[i];
+        const hp_frame *f;
+        size_t depth = 0;
+        char where[512] = "";
+        if (e->traceindex == 0)
+            snprintf(where, sizeof where, "(other)");
+        else if (hpm && hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth) == HP_OK && depth > 0)
+            snprintf(where, sizeof where, "%s:%" PRIu32, hp_hpm_file_name(hpm, f[depth - 1].file_id),
+                     f[depth - 1].lineno);
+        printf("%4zu %14" PRIu64 " %6.2f%%  trace %-7" PRIu32 " %s\n", i + 1, e->bytes,
+               total ? 100.0 * (double)e->bytes / (double)total : 0.0, e->traceindex, where);
+    }
+    rc = EXIT_OK;
+out:
+    hp_hpm_close(hpm);
+    hp_hpc_close(hpc);
+    free(a.filebase);
+    return rc;
+}

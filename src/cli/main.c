@@ -1,0 +1,51 @@
+/* main.c - `heapprof COMMAND ...`: dispatch, --help and --version. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct command {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"info", cmd_info, "summarize a profile (start, sampling, traces, events, digest)"},
+    {"traces", cmd_traces, "print stack traces with file:line and source text"},
+    {"events", cmd_events, "print events as tab-separated values"},
+    {"check", cmd_check, "validate the .hpm and .hpd end to end"},
+    {"snapshot", cmd_snapshot, "print the digest's snapshot at a time"},
+    {"digest", cmd_digest, "digest .hpm + .hpd into .hpc (parallel)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: heapprof COMMAND [OPTIONS] FILEBASE...\n\n"
+               "heapprof-c %s: inspect and digest heapprof heap profiles.\n"
+               "A FILEBASE is NAME for NAME.hpm + NAME.hpd (+ NAME.hpc); NAME.hpm,\n"
+               "NAME.hpd or NAME.hpc are accepted too.\n\ncommands:\n",
+            hp_version());
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`heapprof COMMAND --help` describes a command.\n"
+               "exit status: 0 success, 1 data or I/O error, 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("heapprof-c %s\n", hp_version());
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    return cli_error(EXIT_USAGE, "unknown command '%s' (see heapprof --help)", argv[1]);
+}

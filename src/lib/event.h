@@ -1,0 +1,76 @@
+/* event.h - decoding one .hpd event, with the validity rules of
+ * docs/FORMATS.md ("Damaged event streams"). Shared by the HPD iterator and
+ * the digester's hot loop, hence inline. */
+#ifndef HP_EVENT_H
+#define HP_EVENT_H
+
+#include "bytes.h"
+#include "heapprof.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_EV_NEGATIVE 0x80000000u
+#define HP_EV_FREE 0x40000000u
+#define HP_EV_TRACE_MASK 0x3fffffffu
+#define HP_USEC_PER_SEC 1000000u
+
+/* An event as stored. */
+typedef struct hp_raw_event {
+    uint32_t word;  /* flags and trace index */
+    uint64_t sec;   /* |delta| seconds */
+    uint64_t usec;  /* |delta| microseconds part */
+    uint64_t size;
+} hp_raw_event;
+
+/* Decodes the event at p. Returns its length (> 0); 0 when the input ends
+ * inside it; or -reason (an hp_damage_reason) when it is invalid. Trace
+ * indexes above max_trace are invalid. */
+static inline int hp_event_decode(const uint8_t *p, const uint8_t *end, uint32_t max_trace,
+                                  hp_raw_event *ev)
+{
+    if (end - p < 4)
+        return 0;
+    ev->word = hp_be32(p);
+    if ((ev->word & HP_EV_TRACE_MASK) > max_trace)
+        return -HP_DAMAGE_TRACE;
+    const uint8_t *q = p + 4;
+    int n = hp_varint_decode(q, end, &ev->sec);
+    if (n <= 0)
+        return n == 0 ? 0 : -HP_DAMAGE_VARINT;
+    if ((ev->word & HP_EV_NEGATIVE) && ev->sec == 0)
+        return -HP_DAMAGE_NEG_ZERO;
+    q += n;
+    n = hp_varint_decode(q, end, &ev->usec);
+    if (n <= 0)
+        return n == 0 ? 0 : -HP_DAMAGE_VARINT;
+    if (ev->usec >= HP_USEC_PER_SEC)
+        return -HP_DAMAGE_USEC;
+    q += n;
+    n = hp_varint_decode(q, end, &ev->size);
+    if (n <= 0)
+        return n == 0 ? 0 : -HP_DAMAGE_VARINT;
+    return (int)(q + n - p);
+}
+
+/* How far the relative clock moves for this event, in microseconds: the
+ * delta when positive, 0 when the wall clock stepped back. Saturates rather
+ * than wrapping on absurd (damaged) values. */
+static inline uint64_t hp_event_advance_us(const hp_raw_event *ev)
+{
+    if (ev->word & HP_EV_NEGATIVE)
+        return 0;
+    if (ev->sec > UINT64_MAX / HP_USEC_PER_SEC - 1)
+        return UINT64_MAX / 2;
+    return ev->sec * HP_USEC_PER_SEC + ev->usec;
+}
+
+/* The run of consecutive valid events that salvage reading resumes at. */
+#define HP_RESYNC_RUN 16
+
+/* The first offset at or after `from` (relative to data) from which
+ * HP_RESYNC_RUN consecutive events are valid, or from which every event up
+ * to the end of the data is valid; `size` when there is none. */
+size_t hp_resync(const uint8_t *data, size_t size, size_t from, uint32_t max_trace);
+
+#endif

@@ -1,0 +1,303 @@
+/* hpc.c - the .hpc reader, formats v1 and v2.
+ *
+ * A v2 file is a zstd seekable-format file whose content is a v1 file, so
+ * both are read through one notion: "bytes [a, b) of the v1 stream". For v1
+ * that is the mapped file; for v2 it is the one zstd frame that holds them
+ * (the writer never lets a snapshot span frames), decompressed and cached. */
+#include "error.h"
+#include "hpc_format.h"
+#include "mapfile.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+struct hp_hpc {
+    hp_map map;
+    int format;
+    uint64_t sec, nsec, interval_ms;
+    uint64_t index_off;  /* in the v1 stream */
+    uint64_t v1_size;    /* length of the v1 stream */
+    uint64_t *offsets;   /* snapshot k starts at offsets[k]; offsets[n] = index_off */
+    size_t n;
+
+    /* v2 only: frame i holds v1 bytes [d_off[i], d_off[i+1]) and is stored
+     * at file bytes [c_off[i], c_off[i+1]). */
+    size_t nframes;
+    uint64_t *c_off, *d_off;
+    ZSTD_DCtx *dctx;
+    uint8_t *frame;      /* the cached decompressed frame */
+    size_t frame_cap;
+    size_t cached;       /* index of the cached frame, or SIZE_MAX */
+
+    hp_entry *entries;
+    size_t entries_cap;
+};
+
+/* ---- v2: seek table and frames ------------------------------------------- */
+
+static int parse_seek_table(hp_hpc *hpc)
+{
+    const uint8_t *d = hpc->map.data;
+    size_t size = hpc->map.size;
+    const char *path = hpc->map.path;
+    if (size < HP_SEEK_FOOTER + 8)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: file too short for a seek table", path, size);
+    const uint8_t *foot = d + size - HP_SEEK_FOOTER;
+    if (hp_le32(foot + 5) != HP_SEEKABLE_MAGIC)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: no zstd seek table (bad seekable magic)", path,
+                       size - 4);
+    uint32_t nframes = hp_le32(foot);
+    uint8_t desc = foot[4];
+    if (desc & 0x7c)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: reserved bits set in seek table descriptor",
+                       path, size - 5);
+    size_t esz = (desc & 0x80) ? 12 : 8;
+    if (nframes == 0 || nframes > (size - HP_SEEK_FOOTER - 8) / esz)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: seek table claims %u frames", path,
+                       size - HP_SEEK_FOOTER, nframes);
+    size_t table = 8 + (size_t)nframes * esz + HP_SEEK_FOOTER;
+    const uint8_t *t = d + size - table;
+    if (hp_le32(t) != HP_SKIPPABLE_SEEK_MAGIC || hp_le32(t + 4) != table - 8)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: bad seek table frame header", path, size - table);
+    hpc->nframes = nframes;
+    hpc->c_off = malloc(((size_t)nframes + 1) * sizeof *hpc->c_off);
+    hpc->d_off = malloc(((size_t)nframes + 1) * sizeof *hpc->d_off);
+    if (!hpc->c_off || !hpc->d_off)
+        return hp_fail(HP_ENOMEM, "%s: out of memory", path);
+    hpc->c_off[0] = hpc->d_off[0] = 0;
+    for (size_t i = 0; i < nframes; i++) {
+        const uint8_t *e = t + 8 + i * esz;
+        uint32_t csize = hp_le32(e), dsize = hp_le32(e + 4);
+        if (dsize > HP_MAX_FRAME_CONTENT)
+            return hp_fail(HP_ELIMIT, "%s: offset %td: frame %zu claims %u decompressed bytes", path,
+                           e - d, i, dsize);
+        hpc->c_off[i + 1] = hpc->c_off[i] + csize;
+        hpc->d_off[i + 1] = hpc->d_off[i] + dsize;
+    }
+    if (hpc->c_off[nframes] != size - table)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: seek table frame sizes do not add up to the file",
+                       path, size - table);
+    hpc->v1_size = hpc->d_off[nframes];
+    hpc->dctx = ZSTD_createDCtx();
+    if (!hpc->dctx)
+        return hp_fail(HP_ENOMEM, "%s: out of memory", path);
+    hpc->cached = SIZE_MAX;
+    return HP_OK;
+}
+
+static int load_frame(hp_hpc *hpc, size_t i)
+{
+    if (hpc->cached == i)
+        return HP_OK;
+    size_t dsize = (size_t)(hpc->d_off[i + 1] - hpc->d_off[i]);
+    if (dsize > hpc->frame_cap) {
+        uint8_t *p = realloc(hpc->frame, dsize);
+        if (!p)
+            return hp_fail(HP_ENOMEM, "%s: out of memory", hpc->map.path);
+        hpc->frame = p;
+        hpc->frame_cap = dsize;
+    }
+    hpc->cached = SIZE_MAX;
+    size_t r = ZSTD_decompressDCtx(hpc->dctx, hpc->frame, dsize, hpc->map.data + hpc->c_off[i],
+                                   (size_t)(hpc->c_off[i + 1] - hpc->c_off[i]));
+    if (ZSTD_isError(r) || r != dsize)
+        return hp_fail(HP_EFORMAT, "%s: offset %llu: zstd frame %zu: %s", hpc->map.path,
+                       (unsigned long long)hpc->c_off[i], i,
+                       ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size differs from the seek table");
+    hpc->cached = i;
+    return HP_OK;
+}
+
+static size_t frame_of(const hp_hpc *hpc, uint64_t off)
+{
+    size_t lo = 0, hi = hpc->nframes; /* d_off[lo] <= off < d_off[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hpc->d_off[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Points *p at v1 bytes [off, off + len), which must lie in one frame for v2. */
+static int v1_bytes(hp_hpc *hpc, uint64_t off, uint64_t len, const uint8_t **p)
+{
+    if (off > hpc->v1_size || len > hpc->v1_size - off)
+        return hp_fail(HP_EFORMAT, "%s: offset %llu: beyond the end of the data", hpc->map.path,
+                       (unsigned long long)off);
+    if (hpc->format == 1) {
+        *p = hpc->map.data + off;
+        return HP_OK;
+    }
+    size_t i = frame_of(hpc, off);
+    if (off + len > hpc->d_off[i + 1])
+        return hp_fail(HP_EFORMAT, "%s: decompressed offset %llu: record spans two zstd frames",
+                       hpc->map.path, (unsigned long long)off);
+    HP_TRY(load_frame(hpc, i));
+    *p = hpc->frame + (off - hpc->d_off[i]);
+    return HP_OK;
+}
+
+/* ---- header and index ---------------------------------------------------- */
+
+static int parse_header(hp_hpc *hpc)
+{
+    const char *path = hpc->map.path;
+    /* The header is at most 4 + 8 + 8 + 10 + 8 bytes; for v2 it is frame 0. */
+    uint64_t avail = hpc->format == 1 ? hpc->v1_size : hpc->d_off[1];
+    uint64_t len = avail < HP_HPC_HEADER_MAX ? avail : HP_HPC_HEADER_MAX;
+    const uint8_t *h;
+    HP_TRY(v1_bytes(hpc, 0, len, &h));
+    hp_hpc_header hdr;
+    size_t used;
+    int rc = hp_hpc_header_decode(h, (size_t)len, &hdr, &used);
+    if (rc == HP_EVERSION)
+        return hp_fail(rc, "%s: offset 0: unsupported .hpc version %u (expected 1)", path, hp_be32(h));
+    if (rc < 0)
+        return hp_fail(rc, "%s: offset %zu: truncated or invalid header", path, used);
+    hpc->sec = hdr.sec;
+    hpc->nsec = hdr.nsec;
+    hpc->interval_ms = hdr.interval_ms;
+    hpc->index_off = hdr.index_offset;
+    if (hdr.interval_ms == 0)
+        return hp_fail(HP_EFORMAT, "%s: offset 20: interval of 0 ms", path);
+    if (hdr.index_offset < used || hdr.index_offset > hpc->v1_size)
+        return hp_fail(HP_EFORMAT, "%s: offset %zu: index offset %llu outside the file", path,
+                       used - 8, (unsigned long long)hdr.index_offset);
+    return HP_OK;
+}
+
+static int parse_index(hp_hpc *hpc, uint64_t header_end)
+{
+    const char *path = hpc->map.path;
+    const uint8_t *p, *end;
+    uint8_t *copy = NULL;
+    uint64_t len = hpc->v1_size - hpc->index_off;
+    if (hpc->format == 1) {
+        p = hpc->map.data + hpc->index_off;
+    } else { /* the index may span the last frames: gather them */
+        if (len > HP_MAX_FRAME_CONTENT)
+            return hp_fail(HP_ELIMIT, "%s: index of %llu bytes", path, (unsigned long long)len);
+        copy = malloc(len ? (size_t)len : 1);
+        if (!copy)
+            return hp_fail(HP_ENOMEM, "%s: out of memory", path);
+        for (uint64_t got = 0; got < len;) {
+            size_t i = frame_of(hpc, hpc->index_off + got);
+            int rc = load_frame(hpc, i);
+            if (rc < 0) {
+                free(copy);
+                return rc;
+            }
+            uint64_t from = hpc->index_off + got - hpc->d_off[i];
+            uint64_t n = hpc->d_off[i + 1] - hpc->d_off[i] - from;
+            memcpy(copy + got, hpc->frame + from, (size_t)n);
+            got += n;
+        }
+        p = copy;
+    }
+    end = p + len;
+    const char *why;
+    int rc = hp_hpc_index_decode(p, end, header_end, hpc->index_off, &hpc->offsets, &hpc->n, &why);
+    free(copy);
+    if (rc < 0)
+        return hp_fail(rc, "%s: offset %llu%s: %s", path, (unsigned long long)hpc->index_off,
+                       hpc->format == 2 ? " (decompressed)" : "", why);
+    return HP_OK;
+}
+
+int hp_hpc_open_path(hp_hpc **out, const char *path)
+{
+    *out = NULL;
+    hp_hpc *hpc = calloc(1, sizeof *hpc);
+    if (!hpc)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    int rc = hp_map_open(&hpc->map, path);
+    if (rc == HP_OK && hpc->map.size >= 4 && hp_le32(hpc->map.data) == ZSTD_MAGICNUMBER) {
+        hpc->format = 2;
+        rc = parse_seek_table(hpc);
+    } else if (rc == HP_OK) {
+        hpc->format = 1;
+        hpc->v1_size = hpc->map.size;
+    }
+    if (rc == HP_OK)
+        rc = parse_header(hpc);
+    if (rc == HP_OK)
+        rc = parse_index(hpc, HP_HPC_HEADER_SIZE(hpc->interval_ms));
+    if (rc < 0) {
+        hp_hpc_close(hpc);
+        return rc;
+    }
+    *out = hpc;
+    return HP_OK;
+}
+
+int hp_hpc_open(hp_hpc **out, const char *filebase)
+{
+    char *path = hp_path_join(filebase, ".hpc");
+    if (!path)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    int rc = hp_hpc_open_path(out, path);
+    free(path);
+    return rc;
+}
+
+void hp_hpc_close(hp_hpc *hpc)
+{
+    if (!hpc)
+        return;
+    ZSTD_freeDCtx(hpc->dctx);
+    free(hpc->frame);
+    free(hpc->c_off);
+    free(hpc->d_off);
+    free(hpc->offsets);
+    free(hpc->entries);
+    hp_map_close(&hpc->map);
+    free(hpc);
+}
+
+int hp_hpc_format(const hp_hpc *hpc) { return hpc->format; }
+size_t hp_hpc_length(const hp_hpc *hpc) { return hpc->n; }
+double hp_hpc_time_interval(const hp_hpc *hpc) { return (double)hpc->interval_ms / 1000.0; }
+double hp_hpc_initial_time(const hp_hpc *hpc) { return (double)hpc->sec + (double)hpc->nsec * 1e-9; }
+
+void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *nsec)
+{
+    *sec = hpc->sec;
+    *nsec = hpc->nsec;
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
+{
+    if (k >= hpc->n)
+        return hp_fail(HP_ERANGE, "%s: snapshot %zu out of range (%zu snapshots)", hpc->map.path, k,
+                       hpc->n);
+    uint64_t off = hpc->offsets[k], len = hpc->offsets[k + 1] - off;
+    const uint8_t *p;
+    HP_TRY(v1_bytes(hpc, off, len, &p));
+    size_t count;
+    const char *why;
+    int rc = hp_hpc_snapshot_decode(p, p + len, &hpc->entries, &hpc->entries_cap, &count, &why);
+    if (rc < 0)
+        return hp_fail(rc, "%s: offset %llu%s: snapshot %zu: %s", hpc->map.path,
+                       (unsigned long long)off, hpc->format == 2 ? " (decompressed)" : "", k, why);
+    out->relative_time = (double)k * (double)hpc->interval_ms / 1000.0;
+    out->count = count;
+    out->entries = hpc->entries;
+    return HP_OK;
+}
+
+int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total)
+{
+    hp_snapshot s;
+    HP_TRY(hp_hpc_snapshot(hpc, k, &s));
+    uint64_t sum = 0;
+    for (size_t i = 0; i < s.count; i++)
+        sum += s.entries[i].bytes;
+    *total = sum;
+    return HP_OK;
+}

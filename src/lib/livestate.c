@@ -1,0 +1,181 @@
+#include "livestate.h"
+
+#include "bytes.h"
+#include "hpc_format.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int hp_live_init(hp_live_state *st, uint32_t ntraces)
+{
+    memset(st, 0, sizeof *st);
+    size_t n = (size_t)ntraces + 1;
+    st->ntraces = ntraces;
+    st->live = calloc(n, sizeof *st->live);
+    st->acc = calloc(n, sizeof *st->acc);
+    st->dirty = calloc(n, 1);
+    st->dirty_list = malloc(n * sizeof *st->dirty_list);
+    st->order = malloc(n * sizeof *st->order);
+    st->tmp = malloc(n * sizeof *st->tmp);
+    if (!st->live || !st->acc || !st->dirty || !st->dirty_list || !st->order || !st->tmp) {
+        hp_live_free(st);
+        return -1;
+    }
+    return 0;
+}
+
+void hp_live_free(hp_live_state *st)
+{
+    free(st->live);
+    free(st->acc);
+    free(st->dirty);
+    free(st->dirty_list);
+    free(st->order);
+    free(st->tmp);
+    memset(st, 0, sizeof *st);
+}
+
+void hp_live_load(hp_live_state *st, const int64_t *base)
+{
+    size_t n = (size_t)st->ntraces + 1, neg = 0;
+    memcpy(st->live, base, n * sizeof *base);
+    for (size_t i = 0; i < n; i++)
+        neg += base[i] < 0;
+    st->nneg = neg;
+    for (size_t i = 0; i < st->ndirty; i++)
+        st->dirty[st->dirty_list[i]] = 0;
+    st->ndirty = 0;
+    st->order_valid = 0;
+}
+
+/* Snapshot order: bytes descending, then trace index ascending. */
+static inline int before(const hp_ranked *a, const hp_ranked *b)
+{
+    return a->bytes > b->bytes || (a->bytes == b->bytes && a->trace < b->trace);
+}
+
+static int cmp_ranked(const void *x, const void *y)
+{
+    const hp_ranked *a = x, *b = y;
+    return before(a, b) ? -1 : before(b, a);
+}
+
+/* Brings st->order up to date with st->live. */
+static void repair_order(hp_live_state *st)
+{
+    if (!st->order_valid) {
+        size_t n = 0;
+        for (uint32_t t = 0; t <= st->ntraces; t++)
+            if (st->live[t] > 0)
+                st->order[n++] = (hp_ranked){st->live[t], t};
+        qsort(st->order, n, sizeof *st->order, cmp_ranked);
+        st->norder = n;
+        st->order_valid = 1;
+    } else if (st->ndirty > 0) {
+        /* sort the touched traces that are live, merge with the untouched */
+        size_t nt = 0;
+        for (size_t i = 0; i < st->ndirty; i++) {
+            uint32_t t = st->dirty_list[i];
+            if (st->live[t] > 0)
+                st->tmp[nt++] = (hp_ranked){st->live[t], t};
+        }
+        qsort(st->tmp, nt, sizeof *st->tmp, cmp_ranked);
+        /* merge from the back so the result can be built in place: first
+         * compact the untouched entries to the front of order */
+        size_t nu = 0;
+        for (size_t i = 0; i < st->norder; i++)
+            if (!st->dirty[st->order[i].trace])
+                st->order[nu++] = st->order[i];
+        size_t i = nu, j = nt, k = nu + nt;
+        while (j > 0) {
+            if (i > 0 && before(&st->tmp[j - 1], &st->order[i - 1]))
+                st->order[--k] = st->order[--i];
+            else
+                st->order[--k] = st->tmp[--j];
+        }
+        st->norder = nu + nt;
+    }
+    for (size_t i = 0; i < st->ndirty; i++)
+        st->dirty[st->dirty_list[i]] = 0;
+    st->ndirty = 0;
+}
+
+static int reserve(uint8_t **out, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 65536;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*out, n);
+    if (!p)
+        return -1;
+    *out = p;
+    *cap = n;
+    return 0;
+}
+
+int hp_live_encode(hp_live_state *st, double precision, uint8_t **out, size_t *len, size_t *cap)
+{
+    repair_order(st);
+    const hp_ranked *o = st->order;
+    size_t n = st->norder;
+
+    /* The precision cutoff: drop the smallest entries (trace 0 aside) while
+     * their running sum stays <= total * precision; they and trace 0's own
+     * bytes form the "other" entry, trace 0. */
+    uint64_t total = 0, other = 0, dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += (uint64_t)o[i].bytes;
+        if (o[i].trace == 0)
+            other = (uint64_t)o[i].bytes;
+    }
+    size_t keep = n; /* o[0..keep) are kept (trace 0's entry aside) */
+    if (precision > 0) {
+        uint64_t slop = (uint64_t)((double)total * precision);
+        while (keep > 0) {
+            const hp_ranked *e = &o[keep - 1];
+            if (e->trace != 0) {
+                if (dropped + (uint64_t)e->bytes > slop)
+                    break;
+                dropped += (uint64_t)e->bytes;
+            }
+            keep--;
+        }
+        other += dropped;
+    }
+    size_t count = other > 0;
+    for (size_t i = 0; i < keep; i++)
+        count += o[i].trace != 0;
+
+    if (reserve(out, cap, *len + 4 + HP_VARINT_MAX + count * 2 * HP_VARINT_MAX) < 0)
+        return -1;
+    uint8_t *p = *out + *len;
+    hp_put_be32(p, HP_SNAPSHOT_MAGIC);
+    p += 4;
+    p += hp_varint_encode(p, count);
+    uint64_t prev = 0;
+    int first = 1, other_done = other == 0;
+    for (size_t i = 0; i <= keep; i++) {
+        /* trace 0 goes before the first entry it does not follow: among
+         * equal sizes the lower trace index, 0, comes first */
+        if (!other_done && (i == keep || (uint64_t)o[i].bytes <= other)) {
+            p += hp_varint_encode(p, 0);
+            p += hp_varint_encode(p, first ? other : prev - other);
+            prev = other;
+            first = 0;
+            other_done = 1;
+        }
+        if (i == keep)
+            break;
+        if (o[i].trace == 0)
+            continue;
+        uint64_t b = (uint64_t)o[i].bytes;
+        p += hp_varint_encode(p, o[i].trace);
+        p += hp_varint_encode(p, first ? b : prev - b);
+        prev = b;
+        first = 0;
+    }
+    *len = (size_t)(p - *out);
+    return 0;
+}

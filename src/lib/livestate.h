@@ -1,0 +1,56 @@
+/* livestate.h - the live bytes per trace at one moment, and turning them into
+ * an encoded snapshot record (sort order, precision cutoff, v1 encoding).
+ *
+ * A digest emits many snapshots from a state that changes a little between
+ * them, so the sorted order is kept and repaired from the traces touched
+ * since the last snapshot (a sort of the touched ones and a merge), not
+ * rebuilt. One state is used by one thread. */
+#ifndef HP_LIVESTATE_H
+#define HP_LIVESTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hp_ranked {
+    int64_t bytes;
+    uint32_t trace;
+} hp_ranked;
+
+typedef struct hp_live_state {
+    uint32_t ntraces;     /* arrays hold indexes 0..ntraces */
+    int64_t *live;        /* live bytes per trace */
+    int64_t *acc;         /* scratch, always zero between uses */
+    uint8_t *dirty;       /* touched since the last snapshot */
+    uint32_t *dirty_list;
+    size_t ndirty;
+    size_t nneg;          /* traces with negative live bytes */
+    hp_ranked *order, *tmp; /* live > 0, sorted as a snapshot is */
+    size_t norder;
+    int order_valid;
+} hp_live_state;
+
+int hp_live_init(hp_live_state *st, uint32_t ntraces);
+void hp_live_free(hp_live_state *st);
+
+/* Sets the state to `base` (ntraces + 1 counters) and forgets the order. */
+void hp_live_load(hp_live_state *st, const int64_t *base);
+
+/* Adds `delta` bytes to a trace. Wrapping arithmetic: only a damaged stream
+ * can reach 2^63 bytes, and that must not be undefined behaviour. */
+static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
+{
+    int64_t old = st->live[trace];
+    int64_t now = (int64_t)((uint64_t)old + (uint64_t)delta);
+    st->live[trace] = now;
+    st->nneg += (size_t)(now < 0) - (size_t)(old < 0);
+    if (!st->dirty[trace]) {
+        st->dirty[trace] = 1;
+        st->dirty_list[st->ndirty++] = trace;
+    }
+}
+
+/* Appends the v1 snapshot record of the current state to *out (growing it;
+ * *cap is its capacity). Returns 0 or -1 when out of memory. */
+int hp_live_encode(hp_live_state *st, double precision, uint8_t **out, size_t *len, size_t *cap);
+
+#endif

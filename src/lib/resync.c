@@ -1,0 +1,28 @@
+#include "event.h"
+
+/* Whether the events from `off` are plausible: HP_RESYNC_RUN valid ones, or
+ * valid ones up to the end (a partial final event included). */
+static int valid_run_at(const uint8_t *data, size_t size, size_t off, uint32_t max_trace)
+{
+    const uint8_t *p = data + off, *end = data + size;
+    for (int i = 0; i < HP_RESYNC_RUN; i++) {
+        if (p == end)
+            return i > 0;
+        hp_raw_event ev;
+        int n = hp_event_decode(p, end, max_trace, &ev);
+        if (n < 0)
+            return 0;
+        if (n == 0)
+            return i > 0;
+        p += n;
+    }
+    return 1;
+}
+
+size_t hp_resync(const uint8_t *data, size_t size, size_t from, uint32_t max_trace)
+{
+    for (size_t off = from; off < size; off++)
+        if (valid_run_at(data, size, off, max_trace))
+            return off;
+    return size;
+}

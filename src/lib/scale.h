@@ -1,0 +1,42 @@
+/* scale.h - turning a sampled event size into the bytes it stands for.
+ *
+ * The table is built once from the .hpm ranges; the hot loop of the digest
+ * calls hp_scale_apply() per event, so it is inline and branch-light. */
+#ifndef HP_SCALE_H
+#define HP_SCALE_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_MAX_RANGES 64
+
+typedef struct hp_scale {
+    size_t n;                         /* ranges, sorted by max_bytes */
+    uint64_t max_bytes[HP_MAX_RANGES];
+    double factor[HP_MAX_RANGES];     /* 1/p, or 0 when p == 0 */
+} hp_scale;
+
+/* The factor for an event of `size` bytes (1 beyond every range). */
+static inline double hp_scale_factor_of(const hp_scale *s, uint64_t size)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (size < s->max_bytes[i])
+            return s->factor[i];
+    return 1.0;
+}
+
+/* llrint(size * factor), saturated at INT64_MAX: a size beyond 2^63 can only
+ * come from a damaged stream, and must not turn into undefined behaviour. */
+static inline int64_t hp_scale_apply(const hp_scale *s, uint64_t size)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (size < s->max_bytes[i]) {
+            double v = (double)size * s->factor[i];
+            return v < 9.2e18 ? (int64_t)llrint(v) : INT64_MAX;
+        }
+    }
+    return size <= (uint64_t)INT64_MAX ? (int64_t)size : INT64_MAX;
+}
+
+#endif
