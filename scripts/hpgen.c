@@ -1,0 +1,218 @@
+/* hpgen - a deterministic synthetic heapprof profile generator.
+ *
+ *   hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] [--full-sampling]
+ *         [--damage N] OUTBASE
+ *
+ * Writes OUTBASE.hpm and OUTBASE.hpd as heapprof 1.0 would: the same seed and
+ * arguments always give the same bytes. The event stream models a program:
+ *   - sizes are heavy-tailed (Pareto), with a handful of sizes >= 2^32;
+ *   - allocations are spread over traces with a skewed (Zipf-like) choice;
+ *   - a free releases a live allocation, usually a recent one (most objects
+ *     die young, some live long), so the heap grows and shrinks in waves;
+ *   - time advances by exponential gaps over DURATION seconds, with rare
+ *     negative deltas (the wall clock stepping back) and trace-0 events;
+ *   - sampling ranges are heapprof's default {128: 1e-4, 8192: 0.1}, or none
+ *     with --full-sampling.
+ * --damage N inserts N garbage records (an impossible trace index followed by
+ * noise) at event boundaries, as the interleaved writes of heapprof's
+ * non-thread-safe writer would; the resulting .hpd needs --salvage. */
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state;
+
+static uint64_t next_u64(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double uniform(void) { return (double)(next_u64() >> 11) * 0x1.0p-53; } /* [0, 1) */
+static uint64_t below(uint64_t n) { return n ? next_u64() % n : 0; }
+
+static void put_be32(FILE *f, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    fwrite(b, 1, 4, f);
+}
+
+static void put_be64(FILE *f, uint64_t v)
+{
+    put_be32(f, (uint32_t)(v >> 32));
+    put_be32(f, (uint32_t)v);
+}
+
+static void put_varint(FILE *f, uint64_t v)
+{
+    uint8_t b[10];
+    int n = 0;
+    while (v >= 0x80) {
+        b[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (uint8_t)v;
+    fwrite(b, 1, (size_t)n, f);
+}
+
+static FILE *create(const char *base, const char *ext)
+{
+    size_t n = strlen(base) + strlen(ext) + 1;
+    char *path = malloc(n);
+    snprintf(path, n, "%s%s", base, ext);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    free(path);
+    return f;
+}
+
+static void write_hpm(const char *base, uint32_t traces, int full_sampling, uint64_t seed)
+{
+    FILE *f = create(base, ".hpm");
+    put_be32(f, 1);
+    put_be64(f, 1795000000ull + seed % 1000000);
+    put_be64(f, (seed * 7919) % 1000000000ull);
+    if (full_sampling) {
+        put_varint(f, 0);
+    } else {
+        put_varint(f, 2);
+        put_be64(f, 128);
+        put_be32(f, 429496); /* 1e-4 */
+        put_be64(f, 8192);
+        put_be32(f, 429496729); /* 0.1 */
+    }
+    char name[128];
+    for (uint32_t t = 0; t < traces; t++) {
+        int depth = 1 + (int)below(20);
+        for (int d = 0; d < depth; d++) { /* innermost first */
+            int file = (int)below(60);
+            int n = snprintf(name, sizeof name, "/usr/lib/python3.11/synthetic/module_%02d.py", file);
+            put_varint(f, 1 + 1 + below(2000)); /* lineno + 1 */
+            put_varint(f, (uint64_t)n);
+            fwrite(name, 1, (size_t)n, f);
+        }
+        put_varint(f, 0);
+    }
+    fclose(f);
+}
+
+typedef struct alloc {
+    uint32_t trace;
+    uint64_t size;
+} alloc;
+
+static uint64_t heavy_size(void)
+{
+    /* Pareto(alpha 1.1) from 16 bytes, capped below 2^31 */
+    double s = 16.0 / pow(1.0 - uniform(), 1.0 / 1.1);
+    return s > 2e9 ? 2000000000ull : (uint64_t)s;
+}
+
+static void write_event(FILE *f, uint32_t word, uint64_t sec, uint64_t usec, uint64_t size)
+{
+    put_be32(f, word);
+    put_varint(f, sec);
+    put_varint(f, usec);
+    put_varint(f, size);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t events = 100000, seed = 1, damage = 0;
+    uint32_t traces = 1000;
+    double duration = 60;
+    int full = 0;
+    static const struct option opts[] = {{"events", required_argument, NULL, 'e'},
+                                         {"traces", required_argument, NULL, 't'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"full-sampling", no_argument, NULL, 'f'},
+                                         {"damage", required_argument, NULL, 'x'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "e:t:d:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': events = strtoull(optarg, NULL, 10); break;
+        case 't': traces = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'd': duration = strtod(optarg, NULL); break;
+        case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'f': full = 1; break;
+        case 'x': damage = strtoull(optarg, NULL, 10); break;
+        case 'h':
+            printf("usage: hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] "
+                   "[--full-sampling] [--damage N] OUTBASE\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind + 1 != argc || traces < 1 || traces > (1u << 30) - 1 || duration < 0) {
+        fprintf(stderr, "usage: hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] "
+                        "[--full-sampling] [--damage N] OUTBASE\n");
+        return 2;
+    }
+    const char *base = argv[optind];
+    rng_state = seed * 0x2545f4914f6cdd1dull + 1;
+    write_hpm(base, traces, full, seed);
+
+    FILE *f = create(base, ".hpd");
+    size_t cap = 1 << 20, live = 0;
+    alloc *pool = malloc(cap * sizeof *pool);
+    double mean_gap_us = events ? duration * 1e6 / (double)events : 0;
+    double period = events / 6.0 + 1; /* three growth-and-shrink waves */
+    /* where the damage and the rare cases go: spread evenly, deterministic */
+    uint64_t big_every = events / 4 + 1, neg_every = events / 8 + 1, zero_every = events / 16 + 1;
+    uint64_t damage_every = damage ? events / (damage + 1) + 1 : 0;
+    for (uint64_t i = 0; i < events; i++) {
+        double gap = -log(1.0 - uniform()) * mean_gap_us;
+        uint64_t us = (uint64_t)gap, sec = us / 1000000, usec = us % 1000000;
+        uint32_t flags = 0;
+        if (i % neg_every == neg_every / 2) { /* the clock steps back 0.25 s */
+            flags |= 0x80000000u;
+            sec = 1;
+            usec = 750000;
+        }
+        double p_alloc = 0.52 + 0.08 * sin(2 * M_PI * (double)i / period);
+        int do_alloc = live == 0 || (live < cap && uniform() < p_alloc);
+        if (do_alloc) {
+            alloc a;
+            a.trace = 1 + (uint32_t)((double)traces * pow(uniform(), 3.0));
+            if (a.trace > traces)
+                a.trace = traces;
+            if (i % zero_every == zero_every / 3)
+                a.trace = 0;
+            a.size = i % big_every == big_every / 2 ? (5ull << 30) + below(1000) : heavy_size();
+            pool[live++] = a;
+            write_event(f, flags | a.trace, sec, usec, a.size);
+        } else {
+            /* mostly young objects: a geometric distance from the newest */
+            uint64_t back = (uint64_t)(-log(1.0 - uniform()) * 64.0);
+            if (uniform() < 0.1)
+                back = below(live);
+            size_t k = live - 1 - (back < live ? back : live - 1);
+            alloc a = pool[k];
+            pool[k] = pool[--live];
+            write_event(f, flags | 0x40000000u | a.trace, sec, usec, a.size);
+        }
+        if (damage_every && i % damage_every == damage_every - 1 && damage-- > 0) {
+            put_be32(f, 0x3fffffffu); /* no such trace */
+            for (int j = 0; j < 5 + (int)below(20); j++)
+                fputc((int)below(256), f);
+        }
+    }
+    free(pool);
+    if (fclose(f) != 0) {
+        perror(base);
+        return 1;
+    }
+    return 0;
+}

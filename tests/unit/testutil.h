@@ -1,0 +1,68 @@
+/* testutil.h - helpers shared by the unit tests: crafted files, temporary
+ * folders, and the reference digester. */
+#ifndef HP_TESTUTIL_H
+#define HP_TESTUTIL_H
+
+#include "heapprof.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs these before its header */
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+typedef struct tu_buf {
+    uint8_t *p;
+    size_t len, cap;
+} tu_buf;
+
+void tu_put(tu_buf *b, const void *src, size_t n);
+void tu_be32(tu_buf *b, uint32_t v);
+void tu_be64(tu_buf *b, uint64_t v);
+void tu_varint(tu_buf *b, uint64_t v);
+void tu_free(tu_buf *b);
+
+/* An .hpm: version 1, start (sec, nsec), ranges (max_bytes, raw p) pairs,
+ * then `ntraces` traces of `depth` frames ("file<t>_<d>.py", line t*10+d). */
+void tu_hpm(tu_buf *b, uint64_t sec, uint64_t nsec, size_t nranges, const uint64_t *max_bytes,
+            const uint32_t *raw_p, uint32_t ntraces, uint32_t depth);
+
+/* One .hpd event. */
+void tu_event(tu_buf *b, int negative, int is_free, uint32_t trace, uint64_t sec, uint64_t usec,
+              uint64_t size);
+
+/* A fresh temporary folder (removed by tu_rmdir); returns a static-lifetime
+ * string the caller frees. */
+char *tu_tmpdir(void);
+void tu_rmdir(const char *dir);
+
+/* dir + "/" + name, formatted; caller frees. */
+char *tu_path(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void tu_write_file(const char *path, const void *data, size_t n);
+uint8_t *tu_read_file(const char *path, size_t *n); /* NULL if missing */
+
+/* The number of entries in a folder (without . and ..). */
+int tu_count_entries(const char *dir);
+
+/* Decompresses a whole zstd file (frames and skippable frames). */
+uint8_t *tu_zstd_decompress(const uint8_t *src, size_t n, size_t *out_len);
+
+/* The reference digester: a plain sequential implementation of the contract,
+ * kept small so it is obviously right. Produces v1 bytes. Returns 0 or a
+ * negative hp_error. */
+int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, int salvage,
+                  uint8_t **out, size_t *len);
+
+/* Where the bundled fixtures are (HP_TEST_DATA, default tests/data). */
+const char *tu_data_dir(void);
+
+/* Runs the generator: HPGEN -e events -t traces -d seconds -s seed [extra]. */
+void tu_generate(const char *base, uint64_t events, uint32_t traces, double seconds, uint64_t seed,
+                 const char *extra);
+
+#endif
