@@ -19,7 +19,7 @@ ifeq ($(SANITIZE),)
 BUILD    ?= build
 else
 BUILD    ?= build/san-$(subst $(comma),-,$(SANITIZE))
-SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 comma    := ,
 
@@ -46,6 +46,8 @@ GEN      := $(BUILD)/hpgen
 DEPS_OK  := build/.deps-ok
 
 .PHONY: all deps test unit-test cli-test demo bench install clean
+# test objects are intermediate files; keep them so reruns do not rebuild
+.SECONDARY:
 all: $(STATIC) $(SHARED) $(CLI) $(GEN)
 
 # Installs missing -dev packages once (scripts/install-deps.sh).

@@ -34,6 +34,7 @@
 #include "hpm_internal.h"
 #include "livestate.h"
 #include "mapfile.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <omp.h>
@@ -351,6 +352,31 @@ static int settle(engine *e, int nch, counter *cnt, pthread_t *count_thread)
     return HP_OK;
 }
 
+typedef struct emit_ctx {
+    engine *e;
+    int first; /* chunks before it are written */
+} emit_ctx;
+
+/* Phase C2 for one chunk: emission from where it paused. */
+static void emit_chunk(void *arg, int i, int worker)
+{
+    emit_ctx *ctx = arg;
+    (void)worker;
+    engine *e = ctx->e;
+    i += ctx->first;
+    chunk *c = &e->chunks[i];
+    hp_live_state *st = &e->states[i];
+    if (c->finished || c->out_len > OUT_PAUSE_BYTES)
+        return;
+    if (c->pos == 0) { /* the state at the chunk's start */
+        hp_live_load(st, e->global);
+        for (int j = 0; j < i; j++)
+            apply_totals(st->live, &e->chunks[j]);
+        hp_live_load(st, st->live);
+    }
+    emit_run(e, c, st);
+}
+
 /* Phase C2 and D: emission rounds, records written in chunk order. */
 static int emit_and_write(engine *e, int nch)
 {
@@ -367,20 +393,8 @@ static int emit_and_write(engine *e, int nch)
     int flushed = 0; /* chunks [0, flushed) are written */
     while (flushed < nch) {
         double t0 = omp_get_wtime();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(e->threads)
-        for (int i = flushed; i < nch; i++) {
-            chunk *c = &e->chunks[i];
-            hp_live_state *st = &e->states[i];
-            if (c->finished || c->out_len > OUT_PAUSE_BYTES)
-                continue;
-            if (c->pos == 0) { /* the state at the chunk's start */
-                hp_live_load(st, e->global);
-                for (int j = 0; j < i; j++)
-                    apply_totals(st->live, &e->chunks[j]);
-                hp_live_load(st, st->live);
-            }
-            emit_run(e, c, st);
-        }
+        emit_ctx ctx = {e, flushed};
+        hp_parallel_for(nch - flushed, e->threads, emit_chunk, &ctx);
         double t1 = omp_get_wtime();
         e->rep->t_reduce += t1 - t0;
         for (; flushed < nch; flushed++) {
@@ -405,6 +419,33 @@ static int emit_and_write(engine *e, int nch)
     return HP_OK;
 }
 
+/* Phase A, speculation: chunk i+1 starts at the first offset from which a
+ * run of events is valid. */
+static void resync_chunk(void *arg, int i, int worker)
+{
+    engine *e = arg;
+    (void)worker;
+    chunk *c = &e->chunks[i + 1];
+    c->start = hp_resync(e->map->data, e->map->size, c->start, e->bound);
+}
+
+static void decode_chunk_at(void *arg, int i, int worker)
+{
+    engine *e = arg;
+    (void)worker;
+    chunk *c = &e->chunks[i];
+    decode_chunk(e, c, c->start, c->end > c->start ? c->end : c->start, e->bound);
+}
+
+/* Phase C1 for one chunk. */
+static void total_chunk(void *arg, int i, int worker)
+{
+    engine *e = arg;
+    (void)worker;
+    if (chunk_totals(&e->chunks[i], &e->states[i]) < 0)
+        e->chunks[i].oom = 1;
+}
+
 static int run_wave(engine *e, counter *cnt, pthread_t *count_thread)
 {
     size_t size = e->map->size;
@@ -414,27 +455,18 @@ static int run_wave(engine *e, counter *cnt, pthread_t *count_thread)
         e->chunks[nch].end = size - off > e->chunk_bytes ? off + e->chunk_bytes : size;
     }
     double t0 = omp_get_wtime();
-    uint32_t bound = e->bound;
-#pragma omp parallel for schedule(static, 1) num_threads(e->threads)
-    for (int i = 1; i < nch; i++)
-        e->chunks[i].start = hp_resync(e->map->data, size, e->chunks[i].start, bound);
+    hp_parallel_for(nch - 1, e->threads, resync_chunk, e);
     double t1 = omp_get_wtime();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(e->threads)
-    for (int i = 0; i < nch; i++) {
-        chunk *c = &e->chunks[i];
-        decode_chunk(e, c, c->start, c->end > c->start ? c->end : c->start, bound);
-    }
+    hp_parallel_for(nch, e->threads, decode_chunk_at, e);
     double t2 = omp_get_wtime();
     HP_TRY(settle(e, nch, cnt, count_thread));
     if (!e->states) /* the trace count is known from here on */
         HP_TRY(engine_alloc_states(e));
     double t3 = omp_get_wtime();
-    int failed = 0;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(e->threads) reduction(| : failed)
+    hp_parallel_for(nch, e->threads, total_chunk, e);
     for (int i = 0; i < nch; i++)
-        failed |= chunk_totals(&e->chunks[i], &e->states[i]) < 0;
-    if (failed)
-        return oom(e);
+        if (e->chunks[i].oom)
+            return oom(e);
     double t4 = omp_get_wtime();
     e->rep->t_split += (t1 - t0) + (t3 - t2);
     e->rep->t_bin += (t2 - t1) + (t4 - t3);

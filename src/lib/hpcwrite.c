@@ -3,6 +3,7 @@
 #include "error.h"
 #include "hpc_format.h"
 #include "outfile.h"
+#include "parallel.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -96,7 +97,7 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
         w->header_slot = ZSTD_compressBound(w->header_len) + 8;
         w->maxpending = 2 * (params->threads > 0 ? params->threads : 1);
         w->frames = calloc((size_t)w->maxpending + 1, sizeof *w->frames);
-        w->cctx = calloc((size_t)omp_get_max_threads() + (size_t)params->threads + 1, sizeof *w->cctx);
+        w->cctx = calloc((size_t)w->maxpending, sizeof *w->cctx); /* >= threads */
         if (!w->frames || !w->cctx) {
             hp_hpc_writer_abort(w);
             return hp_fail(HP_ENOMEM, "out of memory");
@@ -123,7 +124,7 @@ void hp_hpc_writer_abort(hp_hpc_writer *w)
             free(w->frames[i].packed.p);
         }
     if (w->cctx)
-        for (int i = 0; i < omp_get_max_threads() + w->p.threads + 1; i++)
+        for (int i = 0; i < w->maxpending; i++)
             ZSTD_freeCCtx(w->cctx[i]);
     free(w->cctx);
     free(w->frames);
@@ -151,6 +152,12 @@ static size_t compress_frame(hp_hpc_writer *w, ZSTD_CCtx **cctx, frame *f)
     return ZSTD_compress2(*cctx, f->packed.p, f->packed.cap, f->raw.p, f->raw.len);
 }
 
+static void compress_pending(void *arg, int i, int worker)
+{
+    hp_hpc_writer *w = arg;
+    w->frames[i].zret = compress_frame(w, &w->cctx[worker], &w->frames[i]);
+}
+
 /* Compresses the closed frames in parallel and writes them in order. */
 static int flush_frames(hp_hpc_writer *w)
 {
@@ -158,9 +165,7 @@ static int flush_frames(hp_hpc_writer *w)
     if (n == 0)
         return HP_OK;
     double t0 = omp_get_wtime();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(w->p.threads)
-    for (int i = 0; i < n; i++)
-        w->frames[i].zret = compress_frame(w, &w->cctx[omp_get_thread_num()], &w->frames[i]);
+    hp_parallel_for(n, w->p.threads, compress_pending, w);
     double t1 = omp_get_wtime();
     w->t_compress += t1 - t0;
     for (int i = 0; i < n; i++) {

@@ -10,6 +10,8 @@
 
 void tu_put(tu_buf *b, const void *src, size_t n)
 {
+    if (n == 0)
+        return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n)
@@ -124,7 +126,8 @@ void tu_write_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
+    if (n > 0)
+        assert_int_equal(fwrite(data, 1, n, f), n);
     assert_int_equal(fclose(f), 0);
 }
 
@@ -228,9 +231,52 @@ static uint64_t ref_varint(const uint8_t **p)
     }
 }
 
-static int64_t ref_scale(const hp_range *r, size_t n, uint64_t size)
+int tu_raw_events(const char *filebase, hp_hpm *hpm, int salvage, tu_raw **out, size_t *count)
 {
-    for (size_t i = 0; i < n; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.hpd", filebase);
+    size_t hpd_len;
+    uint8_t *hpd = tu_read_file(path, &hpd_len);
+
+    /* which events count: the library's sequential reader decides (strict
+     * errors, salvage skips); their fields are decoded here, independently */
+    hp_read_options ro = {salvage, NULL, NULL};
+    hp_hpd *it;
+    int rc = hp_hpd_open(&it, filebase, hpm, &ro);
+    tu_raw *ev = NULL;
+    size_t n = 0, cap = 0;
+    hp_event e;
+    while (rc == 0 && (rc = hp_hpd_next(it, &e)) == 1) {
+        const uint8_t *p = hpd + e.offset;
+        uint32_t word = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        p += 4;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            ev = realloc(ev, cap * sizeof *ev);
+        }
+        tu_raw *r = &ev[n++];
+        r->word = word;
+        r->sec = ref_varint(&p);
+        r->usec = ref_varint(&p);
+        r->size = ref_varint(&p);
+        rc = 0;
+    }
+    hp_hpd_close(it);
+    free(hpd);
+    if (rc < 0) {
+        free(ev);
+        return rc;
+    }
+    *out = ev;
+    *count = n;
+    return 0;
+}
+
+int64_t tu_exact_scale(const hp_hpm *hpm, uint64_t size)
+{
+    size_t nr;
+    const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
+    for (size_t i = 0; i < nr; i++) {
         if (size < r[i].max_bytes) {
             double p = r[i].raw_probability / 4294967295.0;
             return p == 0 ? 0 : (int64_t)llrint((double)size * (1.0 / p));
@@ -248,44 +294,22 @@ int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, 
         return rc;
     uint32_t ntraces;
     hp_hpm_num_traces(hpm, &ntraces);
-    size_t nr;
-    const hp_range *ranges = hp_hpm_sampling_ranges(hpm, &nr);
-    char path[4096];
-    snprintf(path, sizeof path, "%s.hpd", filebase);
-    size_t hpd_len;
-    uint8_t *hpd = tu_read_file(path, &hpd_len);
-
-    /* which events count: the library's sequential reader decides (strict
-     * errors, salvage skips); their fields are decoded here, independently */
-    hp_read_options ro = {salvage, NULL, NULL};
-    hp_hpd *it;
-    rc = hp_hpd_open(&it, filebase, hpm, &ro);
-    ref_event *ev = NULL;
-    size_t n = 0, cap = 0;
-    uint64_t now = 0;
-    hp_event e;
-    while (rc == 0 && (rc = hp_hpd_next(it, &e)) == 1) {
-        const uint8_t *p = hpd + e.offset;
-        uint32_t word = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        p += 4;
-        uint64_t sec = ref_varint(&p), usec = ref_varint(&p), size = ref_varint(&p);
-        if (!(word & 0x80000000u))
-            now += sec * 1000000 + usec;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            ev = realloc(ev, cap * sizeof *ev);
-        }
-        int64_t s = ref_scale(ranges, nr, size);
-        ev[n++] = (ref_event){now, word & 0x3fffffffu, (word & 0x40000000u) ? -s : s};
-        rc = 0;
-    }
-    hp_hpd_close(it);
-    free(hpd);
+    tu_raw *raw;
+    size_t n;
+    rc = tu_raw_events(filebase, hpm, salvage, &raw, &n);
     if (rc < 0) {
-        free(ev);
         hp_hpm_close(hpm);
         return rc;
     }
+    ref_event *ev = malloc((n + 1) * sizeof *ev);
+    uint64_t now = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(raw[i].word & TU_NEGATIVE))
+            now += raw[i].sec * 1000000 + raw[i].usec;
+        int64_t s = tu_exact_scale(hpm, raw[i].size);
+        ev[i] = (ref_event){now, raw[i].word & TU_TRACE_MASK, (raw[i].word & TU_FREE) ? -s : s};
+    }
+    free(raw);
 
     uint64_t I = interval_ms * 1000, R = n ? ev[n - 1].t : 0;
     uint64_t nsnap = (R + I - 1) / I + 1;

@@ -52,6 +52,23 @@ int tu_count_entries(const char *dir);
 /* Decompresses a whole zstd file (frames and skippable frames). */
 uint8_t *tu_zstd_decompress(const uint8_t *src, size_t n, size_t *out_len);
 
+/* One event's fields as stored in the .hpd. */
+#define TU_NEGATIVE 0x80000000u
+#define TU_FREE 0x40000000u
+#define TU_TRACE_MASK 0x3fffffffu
+typedef struct tu_raw {
+    uint32_t word;
+    uint64_t sec, usec, size;
+} tu_raw;
+
+/* The stored fields of every event of FILEBASE.hpd that the library's
+ * sequential reader accepts (strict, or salvage), decoded independently.
+ * *out is malloc'ed. Returns 0 or a negative hp_error. */
+int tu_raw_events(const char *filebase, hp_hpm *hpm, int salvage, tu_raw **out, size_t *count);
+
+/* The contract's scaled size of an event of `size` bytes (unsigned). */
+int64_t tu_exact_scale(const hp_hpm *hpm, uint64_t size);
+
 /* The reference digester: a plain sequential implementation of the contract,
  * kept small so it is obviously right. Produces v1 bytes. Returns 0 or a
  * negative hp_error. */
