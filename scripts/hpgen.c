@@ -6,9 +6,13 @@
  * Writes OUTBASE.hpm and OUTBASE.hpd as heapprof 1.0 would: the same seed and
  * arguments always give the same bytes. The event stream models a program:
  *   - sizes are heavy-tailed (Pareto), with a handful of sizes >= 2^32;
- *   - allocations are spread over traces with a skewed (Zipf-like) choice;
+ *   - start-up (the first 2% of events) allocates objects that live for good
+ *     from every trace, as imports and module-level setup do;
+ *   - then allocations are spread over traces by a Zipf law: a few hot
+ *     traces (inner loops) make most events, as in real programs;
  *   - a free releases a live allocation, usually a recent one (most objects
- *     die young, some live long), so the heap grows and shrinks in waves;
+ *     die young, a few old ones die at random), so the heap grows and
+ *     shrinks in waves;
  *   - time advances by exponential gaps over DURATION seconds, with rare
  *     negative deltas (the wall clock stepping back) and trace-0 events;
  *   - sampling ranges are heapprof's default {128: 1e-4, 8192: 0.1}, or none
@@ -117,6 +121,32 @@ static uint64_t heavy_size(void)
     return s > 2e9 ? 2000000000ull : (uint64_t)s;
 }
 
+/* Zipf(ZIPF_S) over trace ranks 1..n: a cumulative table, searched. */
+#define ZIPF_S 1.6
+static double *zipf_table(uint32_t n)
+{
+    double *cdf = malloc((size_t)n * sizeof *cdf), sum = 0;
+    for (uint32_t r = 0; r < n; r++)
+        cdf[r] = sum += pow((double)r + 1, -ZIPF_S);
+    for (uint32_t r = 0; r < n; r++)
+        cdf[r] /= sum;
+    return cdf;
+}
+
+static uint32_t zipf_pick(const double *cdf, uint32_t n)
+{
+    double u = uniform();
+    uint32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cdf[mid] < u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo + 1;
+}
+
 static void write_event(FILE *f, uint32_t word, uint64_t sec, uint64_t usec, uint64_t size)
 {
     put_be32(f, word);
@@ -167,11 +197,13 @@ int main(int argc, char **argv)
     FILE *f = create(base, ".hpd");
     size_t cap = 1 << 20, live = 0;
     alloc *pool = malloc(cap * sizeof *pool);
+    double *cdf = zipf_table(traces);
     double mean_gap_us = events ? duration * 1e6 / (double)events : 0;
     double period = events / 6.0 + 1; /* three growth-and-shrink waves */
     /* where the damage and the rare cases go: spread evenly, deterministic */
     uint64_t big_every = events / 4 + 1, neg_every = events / 8 + 1, zero_every = events / 16 + 1;
     uint64_t damage_every = damage ? events / (damage + 1) + 1 : 0;
+    uint64_t startup = events / 50;
     for (uint64_t i = 0; i < events; i++) {
         double gap = -log(1.0 - uniform()) * mean_gap_us;
         uint64_t us = (uint64_t)gap, sec = us / 1000000, usec = us % 1000000;
@@ -183,11 +215,13 @@ int main(int argc, char **argv)
         }
         double p_alloc = 0.52 + 0.08 * sin(2 * M_PI * (double)i / period);
         int do_alloc = live == 0 || (live < cap && uniform() < p_alloc);
-        if (do_alloc) {
+        if (i < startup) {
+            /* start-up: every trace allocates objects that live for good */
+            uint32_t trace = i % zero_every == zero_every / 3 ? 0 : 1 + (uint32_t)(i % traces);
+            write_event(f, flags | trace, sec, usec, heavy_size());
+        } else if (do_alloc) {
             alloc a;
-            a.trace = 1 + (uint32_t)((double)traces * pow(uniform(), 3.0));
-            if (a.trace > traces)
-                a.trace = traces;
+            a.trace = zipf_pick(cdf, traces);
             if (i % zero_every == zero_every / 3)
                 a.trace = 0;
             a.size = i % big_every == big_every / 2 ? (5ull << 30) + below(1000) : heavy_size();
@@ -196,7 +230,7 @@ int main(int argc, char **argv)
         } else {
             /* mostly young objects: a geometric distance from the newest */
             uint64_t back = (uint64_t)(-log(1.0 - uniform()) * 64.0);
-            if (uniform() < 0.1)
+            if (uniform() < 0.005)
                 back = below(live);
             size_t k = live - 1 - (back < live ? back : live - 1);
             alloc a = pool[k];
@@ -210,6 +244,7 @@ int main(int argc, char **argv)
         }
     }
     free(pool);
+    free(cdf);
     if (fclose(f) != 0) {
         perror(base);
         return 1;

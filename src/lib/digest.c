@@ -101,7 +101,7 @@ typedef struct engine {
     size_t chunk_bytes;
     chunk *chunks;
     hp_live_state *states;
-    int64_t *global;          /* live bytes after everything processed */
+    hp_live_state global;     /* the state after every wave so far, sorted */
     uint64_t time;            /* global time of the last event so far */
     size_t pos;               /* byte offset of the next wave */
     hp_hpc_writer *w;
@@ -244,10 +244,10 @@ static int chunk_totals(chunk *c, hp_live_state *st)
     return c->tot_tr && c->tot_dl ? 0 : -1;
 }
 
-static void apply_totals(int64_t *live, const chunk *c)
+static void apply_totals(hp_live_state *st, const chunk *c)
 {
     for (size_t i = 0; i < c->ntot; i++)
-        live[c->tot_tr[i]] = (int64_t)((uint64_t)live[c->tot_tr[i]] + (uint64_t)c->tot_dl[i]);
+        hp_live_add(st, c->tot_tr[i], c->tot_dl[i]);
 }
 
 static uint64_t boundary_of(uint64_t k, uint64_t interval_us)
@@ -368,11 +368,10 @@ static void emit_chunk(void *arg, int i, int worker)
     hp_live_state *st = &e->states[i];
     if (c->finished || c->out_len > OUT_PAUSE_BYTES)
         return;
-    if (c->pos == 0) { /* the state at the chunk's start */
-        hp_live_load(st, e->global);
+    if (c->pos == 0) { /* the state at the chunk's start, its order repaired */
+        hp_live_copy(st, &e->global);
         for (int j = 0; j < i; j++)
-            apply_totals(st->live, &e->chunks[j]);
-        hp_live_load(st, st->live);
+            apply_totals(st, &e->chunks[j]);
     }
     emit_run(e, c, st);
 }
@@ -415,7 +414,8 @@ static int emit_and_write(engine *e, int nch)
             return hp_fail(HP_ECANCELED, "%s: cancelled", e->path);
     }
     for (int i = 0; i < nch; i++)
-        apply_totals(e->global, &e->chunks[i]);
+        apply_totals(&e->global, &e->chunks[i]);
+    hp_live_sort(&e->global); /* once a wave, so chunks copy a sorted state */
     return HP_OK;
 }
 
@@ -484,7 +484,7 @@ static int emit_final(engine *e)
 {
     chunk *c = &e->chunks[0];
     hp_live_state *st = &e->states[0];
-    hp_live_load(st, e->global);
+    hp_live_copy(st, &e->global);
     c->out_len = c->nrecs = 0;
     c->neg_snapshots = 0;
     if (emit(e, c, st, 1) < 0)
@@ -512,14 +512,13 @@ static void engine_free(engine *e)
         hp_live_free(&e->states[i]);
     free(e->chunks);
     free(e->states);
-    free(e->global);
+    hp_live_free(&e->global);
 }
 
 static int engine_alloc_states(engine *e)
 {
     e->states = calloc((size_t)e->threads, sizeof *e->states);
-    e->global = calloc((size_t)e->ntraces + 1, sizeof *e->global);
-    if (!e->states || !e->global)
+    if (!e->states || hp_live_init(&e->global, e->ntraces) < 0)
         return oom(e);
     for (int i = 0; i < e->threads; i++)
         if (hp_live_init(&e->states[i], e->ntraces) < 0)

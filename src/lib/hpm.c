@@ -134,6 +134,7 @@ static void build_scale(hp_hpm *hpm, int override)
         hpm->scale.max_bytes[i] = hpm->ranges[i].max_bytes;
         hpm->scale.factor[i] = pr == 0.0 ? 0.0 : 1.0 / pr;
     }
+    hp_scale_build_table(&hpm->scale);
 }
 
 int hp_hpm_open(hp_hpm **out, const char *filebase)

@@ -35,17 +35,18 @@ void hp_live_free(hp_live_state *st)
     memset(st, 0, sizeof *st);
 }
 
-void hp_live_load(hp_live_state *st, const int64_t *base)
+void hp_live_copy(hp_live_state *st, const hp_live_state *src)
 {
-    size_t n = (size_t)st->ntraces + 1, neg = 0;
-    memcpy(st->live, base, n * sizeof *base);
-    for (size_t i = 0; i < n; i++)
-        neg += base[i] < 0;
-    st->nneg = neg;
+    memcpy(st->live, src->live, ((size_t)st->ntraces + 1) * sizeof *st->live);
     for (size_t i = 0; i < st->ndirty; i++)
         st->dirty[st->dirty_list[i]] = 0;
     st->ndirty = 0;
-    st->order_valid = 0;
+    st->nneg = src->nneg;
+    st->order_valid = src->order_valid && src->ndirty == 0;
+    if (st->order_valid) {
+        memcpy(st->order, src->order, src->norder * sizeof *st->order);
+        st->norder = src->norder;
+    }
 }
 
 /* Snapshot order: bytes descending, then trace index ascending. */
@@ -54,21 +55,68 @@ static inline int before(const hp_ranked *a, const hp_ranked *b)
     return a->bytes > b->bytes || (a->bytes == b->bytes && a->trace < b->trace);
 }
 
-static int cmp_ranked(const void *x, const void *y)
+static void swap(hp_ranked *a, hp_ranked *b)
 {
-    const hp_ranked *a = x, *b = y;
-    return before(a, b) ? -1 : before(b, a);
+    hp_ranked t = *a;
+    *a = *b;
+    *b = t;
 }
 
-/* Brings st->order up to date with st->live. */
-static void repair_order(hp_live_state *st)
+/* Sorts v[0..n) in snapshot order: a quicksort with the comparison inlined
+ * (qsort's indirect calls cost more than the comparisons themselves) and an
+ * insertion sort for short ranges. Recursion goes into the smaller side, so
+ * the depth is O(log n). */
+static void sort_ranked(hp_ranked *v, size_t n)
+{
+    while (n > 16) {
+        /* median of three as the pivot, moved to v[0] */
+        size_t m = n / 2;
+        if (before(&v[m], &v[0]))
+            swap(&v[m], &v[0]);
+        if (before(&v[n - 1], &v[m]))
+            swap(&v[n - 1], &v[m]);
+        if (before(&v[m], &v[0]))
+            swap(&v[m], &v[0]);
+        swap(&v[0], &v[m]);
+        size_t i = 0, j = n;
+        for (;;) { /* Hoare partition around v[0] */
+            do
+                i++;
+            while (i < n && before(&v[i], &v[0]));
+            do
+                j--;
+            while (before(&v[0], &v[j]));
+            if (i >= j)
+                break;
+            swap(&v[i], &v[j]);
+        }
+        swap(&v[0], &v[j]);
+        if (j < n - j - 1) {
+            sort_ranked(v, j);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            sort_ranked(v + j + 1, n - j - 1);
+            n = j;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        hp_ranked x = v[i];
+        size_t k = i;
+        for (; k > 0 && before(&x, &v[k - 1]); k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
+}
+
+void hp_live_sort(hp_live_state *st)
 {
     if (!st->order_valid) {
         size_t n = 0;
         for (uint32_t t = 0; t <= st->ntraces; t++)
             if (st->live[t] > 0)
                 st->order[n++] = (hp_ranked){st->live[t], t};
-        qsort(st->order, n, sizeof *st->order, cmp_ranked);
+        sort_ranked(st->order, n);
         st->norder = n;
         st->order_valid = 1;
     } else if (st->ndirty > 0) {
@@ -79,7 +127,7 @@ static void repair_order(hp_live_state *st)
             if (st->live[t] > 0)
                 st->tmp[nt++] = (hp_ranked){st->live[t], t};
         }
-        qsort(st->tmp, nt, sizeof *st->tmp, cmp_ranked);
+        sort_ranked(st->tmp, nt);
         /* merge from the back so the result can be built in place: first
          * compact the untouched entries to the front of order */
         size_t nu = 0;
@@ -117,7 +165,7 @@ static int reserve(uint8_t **out, size_t *cap, size_t need)
 
 int hp_live_encode(hp_live_state *st, double precision, uint8_t **out, size_t *len, size_t *cap)
 {
-    repair_order(st);
+    hp_live_sort(st);
     const hp_ranked *o = st->order;
     size_t n = st->norder;
 

@@ -32,8 +32,13 @@ typedef struct hp_live_state {
 int hp_live_init(hp_live_state *st, uint32_t ntraces);
 void hp_live_free(hp_live_state *st);
 
-/* Sets the state to `base` (ntraces + 1 counters) and forgets the order. */
-void hp_live_load(hp_live_state *st, const int64_t *base);
+/* Makes `st` a copy of `src` (same ntraces), its sorted order included, so
+ * that the next snapshot of `st` only sorts what changes after the copy. */
+void hp_live_copy(hp_live_state *st, const hp_live_state *src);
+
+/* Brings the sorted order up to date with the live bytes (done by
+ * hp_live_encode() too). */
+void hp_live_sort(hp_live_state *st);
 
 /* Adds `delta` bytes to a trace. Wrapping arithmetic: only a damaged stream
  * can reach 2^63 bytes, and that must not be undefined behaviour. */
