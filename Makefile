@@ -93,13 +93,20 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@./scripts/demo.sh $(CLI)
 
+BENCH_BIN := $(BUILD)/baseline $(BUILD)/randread $(BUILD)/membw
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory $(BUILD)/baseline
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@./scripts/bench.sh $(BUILD)
 
+# the baseline is built plainly, as anyone would: no OpenMP, no library
 $(BUILD)/baseline: bench/baseline.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -o $@ $<
+
+$(BUILD)/randread: $(BUILD)/obj/bench/randread.o $(STATIC)
+	$(CC) $(ALLLDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+$(BUILD)/membw: $(BUILD)/obj/bench/membw.o
+	$(CC) $(ALLLDFLAGS) -o $@ $<
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

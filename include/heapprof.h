@@ -260,6 +260,12 @@ int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out);
 /* The sum of snapshot k's entries. */
 int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total);
 
+/* The digest parameters a v2 file records (heapprof-c writes them into the
+ * padding frame after its header frame): the interval in milliseconds and
+ * the precision. Returns 0, or 1 when the file records none (v1 files, v2
+ * files from other writers). */
+int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision);
+
 /* ------------------------------------------------------------------------
  * Digesting: HPC.make
  * ---------------------------------------------------------------------- */
@@ -297,6 +303,8 @@ typedef struct hp_make_options {
     void *skip_ctx;
     volatile int *cancel;      /* when it becomes nonzero, the digest stops */
     hp_make_report *report;    /* filled when not NULL */
+    uint64_t limit_bytes;      /* digest only the events that start in the first
+                                  limit_bytes of the .hpd; 0: all (hp_tune) */
 } hp_make_options;
 
 /* Fills *opts with the defaults (all zero but format v2, level 3). */
@@ -316,6 +324,110 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
 /* Prints a report (events, MB/s, phase timings, compression) in the form
  * the CLI's `digest -v` uses. */
 void hp_print_report(FILE *f, const char *filebase, const hp_make_report *report);
+
+/* ------------------------------------------------------------------------
+ * Batches: many profiles, on one machine or many
+ * ---------------------------------------------------------------------- */
+
+typedef struct hp_batch hp_batch;
+
+int hp_batch_new(hp_batch **out);
+void hp_batch_free(hp_batch *b);
+
+/* Adds profiles: a filebase, a NAME.hpm, NAME.hpd or NAME.hpc path, or a
+ * directory, which adds every filebase in it that has both a .hpm and a .hpd
+ * (names starting with '.' are skipped; with `recursive`, subdirectories
+ * too). A profile named twice is added once. A filebase missing either file
+ * is an error (HP_EIO). */
+int hp_batch_add(hp_batch *b, const char *path, int recursive);
+
+/* The profiles, their filebases and input sizes (.hpm + .hpd bytes). */
+size_t hp_batch_count(const hp_batch *b);
+const char *hp_batch_filebase(const hp_batch *b, size_t i);
+uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i);
+
+/* Orders the profiles largest first (equal sizes by name). */
+void hp_batch_sort(hp_batch *b);
+
+/* Keeps only shard k of n (0 <= k < n): the profiles, largest first, are
+ * dealt one by one to the shard with the fewest bytes so far (the lowest
+ * index on ties). The same list gives the same partition in every process,
+ * the n shards together hold every profile exactly once, and their sizes
+ * differ by at most the largest profile. */
+int hp_batch_shard(hp_batch *b, unsigned k, unsigned n);
+
+/* Splits `threads` (0: every core) between profiles: with `jobs` > 0, that
+ * many profiles at once; with 0, automatic: a digest keeps about one thread
+ * busy per 64 MiB of input, so the median profile's size decides the
+ * threads per profile and the rest go to running profiles side by side.
+ * Never more jobs than profiles or threads. */
+void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out,
+                   int *threads_per_job);
+
+/* Whether `output` (NULL: FILEBASE.hpc) is newer than FILEBASE.hpm and .hpd
+ * and was made by heapprof-c with the same interval (in whole ms),
+ * precision and format. Only v2 records its parameters, so with
+ * HP_FORMAT_V1 the answer is always no. Returns 1 or 0. */
+int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interval,
+                         double precision, hp_format format);
+
+/* The outcome of one profile of a batch. */
+typedef struct hp_batch_result {
+    const char *filebase;
+    int status;          /* 0 digested, 1 skipped (up to date), < 0 hp_error */
+    const char *error;   /* the one-line message when status < 0, else "" */
+    uint64_t input_bytes, events, snapshots, output_bytes;
+    double seconds;
+    int threads;         /* OpenMP threads of its digest */
+} hp_batch_result;
+
+/* Called once per profile as it finishes, one call at a time (from the
+ * batch's worker threads); `done` of `total` have finished. */
+typedef void (*hp_batch_fn)(void *ctx, const hp_batch_result *r, size_t done, size_t total);
+
+typedef struct hp_batch_options {
+    double interval, precision;  /* as hp_hpc_make() */
+    hp_make_options make;        /* threads: the total for the batch (0: every
+                                    core); output must be NULL; progress,
+                                    report and limit_bytes are ignored */
+    int jobs;                    /* profiles at once; 0: hp_batch_plan() */
+    int skip_up_to_date;         /* skip what hp_hpc_is_up_to_date() says */
+    int keep_going;              /* go on after a failure; else start no more */
+    hp_batch_fn on_result;       /* may be NULL */
+    void *ctx;
+} hp_batch_options;
+
+typedef struct hp_batch_summary {
+    size_t digested, skipped, failed, not_run;
+    uint64_t input_bytes, output_bytes, events;
+    double seconds;
+    int jobs, threads_per_job;
+} hp_batch_summary;
+
+/* Digests every profile of the batch into FILEBASE.hpc, largest first,
+ * `jobs` at a time. Returns 0 when none failed, else the first failure's
+ * code (hp_last_error() counts the failures; each result has its message),
+ * HP_ECANCELED when make.cancel stopped it. `summary` may be NULL. */
+int hp_batch_run(hp_batch *b, const hp_batch_options *opts, hp_batch_summary *summary);
+
+/* ------------------------------------------------------------------------
+ * Tuning: a thread count from measurements
+ * ---------------------------------------------------------------------- */
+
+typedef struct hp_tune_point {
+    int threads;
+    uint64_t bytes;          /* .hpd bytes digested */
+    double seconds;          /* the better of two runs */
+    double mb_per_s, speedup, efficiency; /* speedup over 1 thread, / threads */
+} hp_tune_point;
+
+/* Digests the first `slice_bytes` of FILEBASE.hpd (0: all of it) into a
+ * scratch file with 1, 2, 4, ... threads up to max_threads (which is always
+ * measured), filling up to `cap` points; *recommended is the fewest threads
+ * that reach 90% of the best throughput. */
+int hp_tune(const char *filebase, double interval, double precision, int max_threads,
+            uint64_t slice_bytes, hp_tune_point *points, size_t cap, size_t *npoints,
+            int *recommended);
 
 #ifdef __cplusplus
 }

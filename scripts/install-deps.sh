@@ -10,6 +10,8 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 have_pc libzstd || need="$need libzstd-dev"
 have_pc cmocka || need="$need libcmocka-dev"
 command -v zstd >/dev/null 2>&1 || need="$need zstd"
+command -v python3 >/dev/null 2>&1 || need="$need python3" # the CLI tests check JSON reports
+[ -x /usr/bin/time ] || need="$need time" # make bench: peak RSS
 # libgomp ships with gcc; check that OpenMP links.
 if command -v cc >/dev/null 2>&1; then
     echo 'int main(void){return 0;}' > /tmp/hp-omp-$$.c

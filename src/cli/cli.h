@@ -20,6 +20,23 @@ int cmd_events(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+
+/* `digest` for many profiles (src/cli/batch.c). */
+typedef struct cli_batch {
+    double interval, precision;
+    hp_make_options make;
+    int recursive, jobs, skip_up_to_date, keep_going, show, verbose;
+    unsigned shard_k, shard_n;   /* shard_n == 0: no sharding */
+    const char *report;          /* JSON lines, or NULL */
+    /* the single-profile digest, with its progress bar and -v report */
+    int (*one)(const char *fb, double interval, double precision, hp_make_options *o, int show,
+               int verbose, hp_make_report *r);
+} cli_batch;
+int cli_digest_batch(cli_batch *b, int nargs, char **args);
+
+/* "K/N" with 0 <= K < N; returns 0 or -1. */
+int cli_parse_shard(const char *s, unsigned *k, unsigned *n);
 
 /* Prints "heapprof: <formatted>" on stderr; returns `status`. */
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,16 +20,29 @@ static void on_signal(int sig)
 }
 
 static const char usage_line[] =
-    "[-i SECONDS] [-p PRECISION] [-j THREADS] [--format v1|v2] [--level N] [-o OUTPUT] "
-    "[--salvage] [-q] [-v] FILEBASE...";
+    "[-i SECONDS] [-p PRECISION] [-j THREADS] [--jobs N] [--format v1|v2] [--level N]\n"
+    "                       [-o OUTPUT] [-r] [--skip-up-to-date] [--keep-going] [--report FILE]\n"
+    "                       [--shard K/N] [--salvage] [-q] [-v] PROFILE...";
 
 static const char help_text[] =
     "Digests FILEBASE.hpm + FILEBASE.hpd into FILEBASE.hpc: the live bytes per\n"
-    "stack trace at every interval, in parallel.\n\n"
+    "stack trace at every interval, in parallel. A PROFILE is a filebase, a\n"
+    "NAME.hpm/.hpd/.hpc path, or a directory (every filebase in it with both files).\n\n"
     "  -i, --interval SECONDS  time between snapshots (default 60; at least 0.001)\n"
     "  -p, --precision P       fold the smallest entries, up to P of the total, into\n"
     "                          the 'other' entry (default 0.01; 0 keeps everything)\n"
-    "  -j, --threads N         threads (default: OMP_NUM_THREADS, else every core)\n"
+    "  -j, --threads N         threads in all (default: OMP_NUM_THREADS, else every core)\n"
+    "      --jobs N            profiles digested at once (default: automatic, from the\n"
+    "                          sizes: many small -> side by side, few big -> threads)\n"
+    "  -r, --recursive         directories: also their subdirectories\n"
+    "      --skip-up-to-date   skip a profile whose .hpc is newer than its .hpm and .hpd\n"
+    "                          and was made with the same -i, -p and --format (v2 only)\n"
+    "      --keep-going        report a failed profile and go on (exit 1 at the end);\n"
+    "                          without it, no profile is started after a failure\n"
+    "      --report FILE       one JSON object per profile and a summary line ('-':\n"
+    "                          standard output)\n"
+    "      --shard K/N         only shard K (0..N-1) of N of the profiles, balanced by\n"
+    "                          size, for job arrays (see scripts/slurm-digest.sh)\n"
     "      --format v1|v2      v2 (default): zstd seekable; v1: heapprof 1.0's format\n"
     "      --level N           zstd level for v2 (default 3)\n"
     "  -o, --output PATH       output file (only with one FILEBASE)\n"
@@ -40,7 +53,7 @@ static const char help_text[] =
     "  -q, --quiet             no progress bar\n"
     "  -v, --verbose           per-phase timings, throughput, compression ratio\n\n"
     "The output appears atomically: on an error or interruption no file is left\n"
-    "behind and an existing .hpc is untouched.\n";
+    "behind and an existing .hpc is untouched. Profiles are digested largest first.\n";
 
 typedef struct progress_state {
     const char *name;
@@ -72,7 +85,40 @@ static void report_skip(void *ctx, const hp_skip *s)
              (const char *)ctx, s->offset, s->length, hp_damage_reason_str(s->reason));
 }
 
-enum { OPT_FORMAT = 256, OPT_LEVEL, OPT_SALVAGE, OPT_OVERRIDE, OPT_CHUNK };
+enum {
+    OPT_FORMAT = 256, OPT_LEVEL, OPT_SALVAGE, OPT_OVERRIDE, OPT_CHUNK, OPT_JOBS, OPT_SKIP,
+    OPT_KEEP, OPT_REPORT, OPT_SHARD
+};
+
+/* The single-profile path: a progress bar in bytes and -v's phase report. */
+static int digest_one(const char *fb, double interval, double precision, hp_make_options *o,
+                      int show, int verbose, hp_make_report *r)
+{
+    progress_state ps = {fb, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &ps.start);
+    o->report = r;
+    o->progress = show ? show_progress : NULL;
+    o->progress_ctx = &ps;
+    o->on_skip = report_skip;
+    o->skip_ctx = (void *)fb;
+    int rc = hp_hpc_make_ex(fb, interval, precision, o);
+    if (show)
+        fputc('\n', stderr);
+    if (rc < 0)
+        return rc;
+    if (r->skips)
+        cli_warn("%s.hpd: salvaged: skipped %" PRIu64 " damaged stretches (%" PRIu64
+                 " bytes), the first at offset %" PRIu64,
+                 fb, r->skips, r->skipped_bytes, r->first_skip_offset);
+    if (r->truncated_bytes)
+        cli_warn("%s.hpd: partial final event (%" PRIu64 " bytes) ignored", fb, r->truncated_bytes);
+    if (r->negative_snapshots)
+        cli_warn("%s: %" PRIu64 " snapshots left out traces with negative live bytes", fb,
+                 r->negative_snapshots);
+    if (verbose)
+        hp_print_report(stderr, fb, r);
+    return rc;
+}
 
 int cmd_digest(int argc, char **argv)
 {
@@ -89,7 +135,14 @@ int cmd_digest(int argc, char **argv)
         {"chunk-bytes", required_argument, NULL, OPT_CHUNK},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
+        {"jobs", required_argument, NULL, OPT_JOBS},
+        {"recursive", no_argument, NULL, 'r'},
+        {"skip-up-to-date", no_argument, NULL, OPT_SKIP},
+        {"keep-going", no_argument, NULL, OPT_KEEP},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {NULL, 0, NULL, 0}};
+    cli_batch batch = {0};
     double interval = 60, precision = 0.01;
     int quiet = 0, verbose = 0;
     uint64_t chunk = 0;
@@ -97,7 +150,7 @@ int cmd_digest(int argc, char **argv)
     hp_make_options_init(&o);
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "hi:p:j:o:qv", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hi:p:j:o:qvr", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
             printf("usage: heapprof digest %s\n\n%s", usage_line, help_text);
@@ -136,6 +189,18 @@ int cmd_digest(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
+        case 'r': batch.recursive = 1; break;
+        case OPT_JOBS:
+            if (cli_parse_int(optarg, 1, 4096, &batch.jobs) < 0)
+                return cli_error(EXIT_USAGE, "digest: invalid --jobs '%s' (1..4096)", optarg);
+            break;
+        case OPT_SKIP: batch.skip_up_to_date = 1; break;
+        case OPT_KEEP: batch.keep_going = 1; break;
+        case OPT_REPORT: batch.report = optarg; break;
+        case OPT_SHARD:
+            if (cli_parse_shard(optarg, &batch.shard_k, &batch.shard_n) < 0)
+                return cli_error(EXIT_USAGE, "digest: invalid --shard '%s' (K/N, 0 <= K < N)", optarg);
+            break;
         default:
             return cli_error(EXIT_USAGE, "digest: unknown option '%s' (see heapprof digest --help)",
                              argv[optind - 1]);
@@ -153,39 +218,23 @@ int cmd_digest(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error, not death */
     o.cancel = &cancel_flag;
     int show = !quiet && isatty(STDERR_FILENO);
-    int status = EXIT_OK;
-    for (int i = optind; i < argc && status == EXIT_OK; i++) {
-        char *fb = cli_filebase(argv[i]);
+    int status;
+    if (o.output) { /* one profile to a chosen path */
+        char *fb = cli_filebase(argv[optind]);
         if (!fb)
             return cli_error(EXIT_DATA, "out of memory");
-        progress_state ps = {fb, {0, 0}};
-        clock_gettime(CLOCK_MONOTONIC, &ps.start);
         hp_make_report r;
-        o.report = &r;
-        o.progress = show ? show_progress : NULL;
-        o.progress_ctx = &ps;
-        o.on_skip = report_skip;
-        o.skip_ctx = fb;
-        int rc = hp_hpc_make_ex(fb, interval, precision, &o);
-        if (show)
-            fputc('\n', stderr);
-        if (rc < 0) {
-            status = cli_lib_error(rc);
-        } else {
-            if (r.skips)
-                cli_warn("%s.hpd: salvaged: skipped %" PRIu64 " damaged stretches (%" PRIu64
-                         " bytes), the first at offset %" PRIu64,
-                         fb, r.skips, r.skipped_bytes, r.first_skip_offset);
-            if (r.truncated_bytes)
-                cli_warn("%s.hpd: partial final event (%" PRIu64 " bytes) ignored", fb,
-                         r.truncated_bytes);
-            if (r.negative_snapshots)
-                cli_warn("%s: %" PRIu64 " snapshots left out traces with negative live bytes",
-                         fb, r.negative_snapshots);
-            if (verbose)
-                hp_print_report(stderr, fb, &r);
-        }
+        int rc = digest_one(fb, interval, precision, &o, show, verbose, &r);
+        status = rc < 0 ? cli_lib_error(rc) : EXIT_OK;
         free(fb);
+    } else {
+        batch.interval = interval;
+        batch.precision = precision;
+        batch.make = o;
+        batch.show = show;
+        batch.verbose = verbose;
+        batch.one = digest_one;
+        status = cli_digest_batch(&batch, argc - optind, argv + optind);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

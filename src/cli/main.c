@@ -14,7 +14,8 @@ static const struct command {
     {"events", cmd_events, "print events as tab-separated values"},
     {"check", cmd_check, "validate the .hpm and .hpd end to end"},
     {"snapshot", cmd_snapshot, "print the digest's snapshot at a time"},
-    {"digest", cmd_digest, "digest .hpm + .hpd into .hpc (parallel)"},
+    {"digest", cmd_digest, "digest .hpm + .hpd into .hpc (parallel; many profiles)"},
+    {"tune", cmd_tune, "measure thread counts on a profile and recommend -j"},
 };
 
 static void usage(FILE *f)

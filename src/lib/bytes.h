@@ -44,6 +44,17 @@ static inline uint32_t hp_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static inline void hp_put_le64(uint8_t *p, uint64_t v)
+{
+    hp_put_le32(p, (uint32_t)v);
+    hp_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t hp_le64(const uint8_t *p)
+{
+    return (uint64_t)hp_le32(p) | (uint64_t)hp_le32(p + 4) << 32;
+}
+
 /* Decodes a varint from [p, end). Returns its length in bytes (1..10),
  * HP_VARINT_TRUNCATED when the input ends inside it, or HP_VARINT_OVERLONG
  * when it runs past 10 bytes. Bits beyond 64 are dropped, like heapprof. */

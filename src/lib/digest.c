@@ -104,6 +104,7 @@ typedef struct engine {
     hp_live_state global;     /* the state after every wave so far, sorted */
     uint64_t time;            /* global time of the last event so far */
     size_t pos;               /* byte offset of the next wave */
+    size_t end;               /* digest the events that start before this */
     hp_hpc_writer *w;
     hp_make_report *rep;
 } engine;
@@ -448,7 +449,7 @@ static void total_chunk(void *arg, int i, int worker)
 
 static int run_wave(engine *e, counter *cnt, pthread_t *count_thread)
 {
-    size_t size = e->map->size;
+    size_t size = e->end;
     int nch = 0;
     for (size_t off = e->pos; nch < e->threads && off < size; off += e->chunk_bytes, nch++) {
         e->chunks[nch].start = off;
@@ -535,7 +536,7 @@ static size_t auto_chunk(size_t size, int threads)
 static void progress(const engine *e)
 {
     if (e->o->progress)
-        e->o->progress(e->o->progress_ctx, e->pos, e->map->size);
+        e->o->progress(e->o->progress_ctx, e->pos, e->end);
 }
 
 /* Digests an opened profile into the writer. */
@@ -553,7 +554,7 @@ static int digest(engine *e, hp_hpm *hpm)
             return hp_fail(HP_EIO, "cannot start a thread");
         count_thread = &thread;
     }
-    while (e->pos < e->map->size) {
+    while (e->pos < e->end) {
         if (e->o->cancel && *e->o->cancel) {
             if (count_thread)
                 pthread_join(*count_thread, NULL);
@@ -639,9 +640,11 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
         e.map = &map;
         e.path = map.path;
         e.scale = hp_hpm_scale(hpm);
-        e.chunk_bytes = opts->chunk_bytes ? opts->chunk_bytes : auto_chunk(map.size, e.threads);
+        e.end = opts->limit_bytes && opts->limit_bytes < map.size ? (size_t)opts->limit_bytes
+                                                                  : map.size;
+        e.chunk_bytes = opts->chunk_bytes ? opts->chunk_bytes : auto_chunk(e.end, e.threads);
         e.chunks = calloc((size_t)e.threads, sizeof *e.chunks);
-        e.rep->hpd_bytes = map.size;
+        e.rep->hpd_bytes = e.end;
         if (!e.chunks)
             rc = hp_fail(HP_ENOMEM, "out of memory");
     }
@@ -650,7 +653,7 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
         hp_hpm_initial_timespec(hpm, &sec, &nsec);
         hp_writer_params wp = {out_path, opts->format, opts->level ? opts->level : 3,
                                opts->frame_bytes ? opts->frame_bytes : (1u << 20),
-                               e.threads, sec, nsec, interval_ms};
+                               e.threads, sec, nsec, interval_ms, precision};
         rc = hp_hpc_writer_open(&e.w, &wp);
     }
     if (rc == HP_OK)

@@ -301,3 +301,24 @@ int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total)
     *total = sum;
     return HP_OK;
 }
+
+int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision)
+{
+    if (hpc->format != 2)
+        return 1;
+    /* the header frame, then the padding frame that holds the record */
+    const uint8_t *d = hpc->map.data;
+    size_t slot = (size_t)hpc->c_off[1];
+    size_t z = ZSTD_findFrameCompressedSize(d, slot);
+    if (ZSTD_isError(z) || slot - z < 8 + HP_PARAMS_SIZE)
+        return 1;
+    const uint8_t *p = d + z;
+    if (hp_le32(p) != HP_SKIPPABLE_PAD_MAGIC || hp_le32(p + 4) < HP_PARAMS_SIZE ||
+        memcmp(p + 8, HP_PARAMS_TAG, 8) != 0 || p[16] != 1)
+        return 1;
+    uint64_t bits = hp_le64(p + 25);
+    *interval_ms = hp_le64(p + 17);
+    memcpy(precision, &bits, sizeof *precision);
+    return 0;
+}
+

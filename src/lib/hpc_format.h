@@ -17,6 +17,10 @@
 #define HP_SKIPPABLE_PAD_MAGIC 0x184D2A50u
 #define HP_SEEKABLE_MAGIC 0x8F92EAB1u
 #define HP_SEEK_FOOTER 9
+/* The digest parameters, recorded in v2's header padding frame: the tag,
+ * a version byte, interval_ms (LE64), precision (the LE64 bits of a double). */
+#define HP_PARAMS_TAG "hpcparam"
+#define HP_PARAMS_SIZE (8 + 1 + 8 + 8)
 #define HP_MAX_FRAME_CONTENT (1u << 30)
 
 typedef struct hp_hpc_header {

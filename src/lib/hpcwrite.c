@@ -94,7 +94,7 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
     } else {
         /* Room for the compressed header frame, whatever its size, plus a
          * skippable frame that pads the slot (see finish_v2). */
-        w->header_slot = ZSTD_compressBound(w->header_len) + 8;
+        w->header_slot = ZSTD_compressBound(w->header_len) + 8 + HP_PARAMS_SIZE;
         w->maxpending = 2 * (params->threads > 0 ? params->threads : 1);
         w->frames = calloc((size_t)w->maxpending + 1, sizeof *w->frames);
         w->cctx = calloc((size_t)w->maxpending, sizeof *w->cctx); /* >= threads */
@@ -309,6 +309,13 @@ static int finish_v2(hp_hpc_writer *w)
     memcpy(slot, f->packed.p, z);
     hp_put_le32(slot + z, HP_SKIPPABLE_PAD_MAGIC);
     hp_put_le32(slot + z + 4, (uint32_t)(w->header_slot - z - 8));
+    uint8_t *rec = slot + z + 8; /* the parameters, for --skip-up-to-date */
+    uint64_t pbits;
+    memcpy(&pbits, &w->p.precision, sizeof pbits);
+    memcpy(rec, HP_PARAMS_TAG, 8);
+    rec[8] = 1;
+    hp_put_le64(rec + 9, w->hdr.interval_ms);
+    hp_put_le64(rec + 17, pbits);
     HP_TRY(hp_outfile_pwrite(&w->out, slot, w->header_slot, 0));
 
     /* the seek table: a skippable frame (zstd contrib/seekable_format) */

@@ -22,6 +22,7 @@ typedef struct hp_writer_params {
     size_t frame_bytes;
     int threads;
     uint64_t sec, nsec, interval_ms;
+    double precision; /* recorded in v2 files */
 } hp_writer_params;
 
 int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params);

@@ -38,7 +38,7 @@ P="$T/tiny"
 # --- help, version, usage ----------------------------------------------------
 check run 0 "$HEAPPROF" --version && check has "$T/out" "heapprof-c "
 check run 0 "$HEAPPROF" --help && check has "$T/out" "digest"
-for c in info traces events check snapshot digest; do
+for c in info traces events check snapshot digest tune; do
     check run 0 "$HEAPPROF" "$c" --help && check has "$T/out" "usage: heapprof $c"
 done
 check run 2 "$HEAPPROF" && ok
@@ -141,6 +141,85 @@ echo previous >"$T/big.hpc"
 check one_line_error "big.hpc: write failed"
 [ "$(cat "$T/big.hpc")" = previous ] && ok || bad "the previous .hpc was touched"
 [ "$(ls -a "$T" | grep -c '^\.big')" -eq 0 ] && ok || bad "a temporary file was left"
+
+# --- batches: directories, reports, skip-up-to-date, keep-going, shards ---------
+B="$T/batch"
+mkdir -p "$B/sub" "$B/.hidden"
+for s in 1 2 3; do "$HPGEN" -e $((s * 3000)) -t 30 -d 4 -s "$s" "$B/p$s" || bad "hpgen"; done
+"$HPGEN" -e 2000 -t 20 -d 2 -s 4 "$B/sub/q" || bad "hpgen"
+"$HPGEN" -e 500 -t 5 -d 1 -s 5 "$B/.hidden/h" || bad "hpgen"
+cp "$B/p1.hpm" "$B/lone.hpm" # a .hpm without its .hpd is no profile
+# json_ok FILE KEYS...: every line is a JSON object; profile lines have KEYS
+json_ok() {
+    python3 - "$@" <<'PY'
+import json, sys
+keys = sys.argv[2:]
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "empty report"
+for l in lines[:-1]:
+    o = json.loads(l)
+    missing = [k for k in keys if k not in o]
+    assert not missing, "missing %s in %s" % (missing, l)
+s = json.loads(lines[-1])
+assert s.get("summary") is True, "no summary line"
+PY
+}
+KEYS="filebase status error input_bytes events snapshots output_bytes seconds mb_per_s threads"
+check run 0 "$HEAPPROF" digest -q -i 0.5 --jobs 1 --report "$T/r1.json" "$B"
+json_ok "$T/r1.json" $KEYS && ok || bad "report is not valid JSON lines"
+[ "$(grep -c '"status": "ok"' "$T/r1.json")" -eq 3 ] && ok || bad "a directory: want p1 p2 p3"
+grep -q '"profiles": 3, "digested": 3' "$T/r1.json" && ok || bad "summary counts"
+[ ! -e "$B/sub/q.hpc" ] && ok || bad "without -r, subdirectories are not entered"
+# largest first: p3 (the most events) is the first line (one job at a time)
+head -1 "$T/r1.json" | grep -q "p3\"" && ok || bad "not largest first"
+# the batch's output equals a single digest's
+"$HEAPPROF" digest -q -i 0.5 -j 1 -o "$T/p2-single.hpc" "$B/p2" && cmp -s "$T/p2-single.hpc" "$B/p2.hpc" && ok || bad "batch output differs from a single digest"
+check run 0 "$HEAPPROF" digest -q -i 0.5 -r --skip-up-to-date --report "$T/r2.json" "$B"
+[ "$(grep -c '"status": "skipped"' "$T/r2.json")" -eq 3 ] && [ "$(grep -c '"status": "ok"' "$T/r2.json")" -eq 1 ] && ok || bad "skip-up-to-date: p1-3 skipped, sub/q digested"
+check run 0 "$HEAPPROF" digest -q -i 0.25 -r --skip-up-to-date --report "$T/r3.json" "$B"
+[ "$(grep -c '"status": "ok"' "$T/r3.json")" -eq 4 ] && ok || bad "skip-up-to-date: a new interval redoes all"
+check run 0 "$HEAPPROF" digest -q -i 0.25 -p 0.02 --skip-up-to-date --report "$T/r4.json" "$B/p1"
+grep -q '"status": "ok"' "$T/r4.json" && ok || bad "skip-up-to-date: a new precision redoes it"
+sleep 0.01; touch "$B/p2.hpd"
+check run 0 "$HEAPPROF" digest -q -i 0.25 --skip-up-to-date --report "$T/r5.json" "$B"
+grep '"status": "ok"' "$T/r5.json" | grep -q 'p2"' && [ "$(grep -c '"status": "skipped"' "$T/r5.json")" -eq 1 ] && ok || bad "skip-up-to-date: a newer .hpd redoes only it"
+# a corrupt profile: reported, the others complete with --keep-going
+"$HPGEN" -e 2000 -t 20 -d 2 -s 6 --damage 2 "$B/bad" || bad "hpgen"
+rm -f "$B"/*.hpc
+check run 1 "$HEAPPROF" digest -q -i 0.5 --keep-going --jobs 2 --report "$T/r6.json" "$B"
+json_ok "$T/r6.json" $KEYS && ok || bad "report with a failure is not valid JSON"
+grep '"status": "failed"' "$T/r6.json" | grep -q 'bad.hpd: offset [0-9]*: invalid event' && ok || bad "report lacks the failure's reason"
+[ -e "$B/p1.hpc" ] && [ -e "$B/p2.hpc" ] && [ -e "$B/p3.hpc" ] && [ ! -e "$B/bad.hpc" ] && ok || bad "keep-going: the others must complete"
+has "$T/err" "bad.hpd: offset"
+# without --keep-going, nothing starts after the failure (bad is the smallest: last)
+rm -f "$B"/*.hpc
+check run 1 "$HEAPPROF" digest -q -i 0.5 --jobs 1 --report "$T/r7.json" "$B" "$B/bad"
+grep -q '"not_run": 0' "$T/r7.json" && ok || bad "the failure came last: nothing left to skip"
+check run 1 "$HEAPPROF" digest -q -i 0.5 --jobs 1 --report "$T/r8.json" "$B/bad" "$B/p1" "$B/p2" "$B/p3" --shard 0/1
+json_ok "$T/r8.json" $KEYS && ok || bad "report is not valid JSON"
+# shards: each profile in exactly one shard, for several N
+"$HEAPPROF" digest -q -i 0.5 -r --report "$T/all.json" "$B" "$B/bad" >/dev/null 2>&1
+grep -o '"filebase": "[^"]*"' "$T/all.json" | sort >"$T/all.list"
+for n in 1 2 3 4 7; do
+    : >"$T/shards.list"
+    for k in $(seq 0 $((n - 1))); do
+        "$HEAPPROF" digest -q -i 0.5 -r --keep-going --shard "$k/$n" --report "$T/s.json" "$B" >/dev/null 2>&1
+        grep -o '"filebase": "[^"]*"' "$T/s.json" >>"$T/shards.list"
+    done
+    sort "$T/shards.list" | cmp -s - "$T/all.list" && ok || bad "shards of $n do not cover every profile exactly once"
+done
+check run 2 "$HEAPPROF" digest --shard 3/3 "$B" && check one_line_error "invalid --shard '3/3'"
+check run 2 "$HEAPPROF" digest --shard x "$B" && check one_line_error "invalid --shard 'x'"
+check run 2 "$HEAPPROF" digest --jobs 0 "$B" && check one_line_error "invalid --jobs '0'"
+mkdir -p "$T/empty"
+check run 1 "$HEAPPROF" digest "$T/empty" && check one_line_error "no profiles"
+check run 1 "$HEAPPROF" digest "$B/lone" && check one_line_error "lone.hpd: cannot open"
+
+# --- tune ------------------------------------------------------------------------
+check run 0 "$HEAPPROF" tune --max-threads 2 "$B/p3"
+has "$T/out" "recommended: -j " && [ "$(grep -cE '^ +[12] ' "$T/out")" -eq 2 ] && ok || bad "tune: rows for 1 and 2 threads"
+check run 2 "$HEAPPROF" tune --max-threads 0 "$B/p3" && check one_line_error "invalid --max-threads"
+check run 1 "$HEAPPROF" tune "$T/nope" && check one_line_error "nope.hpm: cannot open"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

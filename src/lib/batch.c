@@ -1,0 +1,419 @@
+/* batch.c - digesting many profiles: expansion, sharding, planning, running.
+ *
+ * A batch is a list of filebases with their input sizes. Expansion accepts
+ * what a user types (filebases, .hpm/.hpd/.hpc paths, directories); sharding
+ * splits the list deterministically across machines; the runner digests
+ * several profiles at once on a pool of threads, each digest with its own
+ * OpenMP team, largest profiles first. */
+#include "error.h"
+#include "mapfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+typedef struct item {
+    char *filebase;
+    uint64_t bytes; /* .hpm + .hpd */
+} item;
+
+struct hp_batch {
+    item *v;
+    size_t n, cap;
+};
+
+int hp_batch_new(hp_batch **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? HP_OK : hp_fail(HP_ENOMEM, "out of memory");
+}
+
+void hp_batch_free(hp_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        free(b->v[i].filebase);
+    free(b->v);
+    free(b);
+}
+
+size_t hp_batch_count(const hp_batch *b) { return b->n; }
+const char *hp_batch_filebase(const hp_batch *b, size_t i) { return i < b->n ? b->v[i].filebase : NULL; }
+uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i) { return i < b->n ? b->v[i].bytes : 0; }
+
+/* ---- expansion ------------------------------------------------------------- */
+
+static int file_size(const char *filebase, const char *ext, uint64_t *size)
+{
+    char *p = hp_path_join(filebase, ext);
+    struct stat st;
+    int ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    if (ok)
+        *size = (uint64_t)st.st_size;
+    free(p);
+    return ok;
+}
+
+static int add_item(hp_batch *b, const char *filebase)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (!strcmp(b->v[i].filebase, filebase))
+            return HP_OK; /* named twice: digested once */
+    uint64_t hpm = 0, hpd = 0;
+    if (!file_size(filebase, ".hpm", &hpm) || !file_size(filebase, ".hpd", &hpd)) {
+        char *missing = hp_path_join(filebase, file_size(filebase, ".hpm", &hpm) ? ".hpd" : ".hpm");
+        int rc = hp_fail(HP_EIO, "%s: cannot open: No such file", missing ? missing : filebase);
+        free(missing);
+        return rc;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        item *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return hp_fail(HP_ENOMEM, "out of memory");
+        b->v = v;
+        b->cap = cap;
+    }
+    char *fb = strdup(filebase);
+    if (!fb)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    b->v[b->n++] = (item){fb, hpm + hpd};
+    return HP_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && !strcmp(s + n - m, suffix);
+}
+
+/* Every filebase in `dir` with both files (names sorted, so the order does
+ * not depend on the file system), and with `recursive` those below it. */
+static int add_dir(hp_batch *b, const char *dir, int recursive, int depth)
+{
+    if (depth > 64)
+        return hp_fail(HP_ELIMIT, "%s: directories nested too deep", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return hp_fail_errno(HP_EIO, "%s: cannot open directory", dir);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = HP_OK;
+    for (struct dirent *e; rc == HP_OK && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue; /* hidden, and the atomic writer's temporaries */
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **p = realloc(names, cap * sizeof *p);
+            if (!p) {
+                rc = hp_fail(HP_ENOMEM, "out of memory");
+                break;
+            }
+            names = p;
+        }
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        names[n] = malloc(len);
+        if (!names[n]) {
+            rc = hp_fail(HP_ENOMEM, "out of memory");
+            break;
+        }
+        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n && rc == HP_OK; i++) {
+        struct stat st;
+        if (stat(names[i], &st) != 0)
+            continue; /* vanished, or a dangling link */
+        if (S_ISDIR(st.st_mode)) {
+            if (recursive)
+                rc = add_dir(b, names[i], recursive, depth + 1);
+        } else if (ends_with(names[i], ".hpm")) {
+            names[i][strlen(names[i]) - 4] = '\0';
+            uint64_t hpd;
+            if (file_size(names[i], ".hpd", &hpd)) /* a lone .hpm is not a profile */
+                rc = add_item(b, names[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int hp_batch_add(hp_batch *b, const char *path, int recursive)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* "dir/" and "dir" name the same profiles */
+        char *dir = strdup(path);
+        if (!dir)
+            return hp_fail(HP_ENOMEM, "out of memory");
+        for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+            dir[n - 1] = '\0';
+        int rc = add_dir(b, dir, recursive, 0);
+        free(dir);
+        return rc;
+    }
+    char *fb = strdup(path);
+    if (!fb)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    if (ends_with(fb, ".hpm") || ends_with(fb, ".hpd") || ends_with(fb, ".hpc"))
+        fb[strlen(fb) - 4] = '\0';
+    int rc = add_item(b, fb);
+    free(fb);
+    return rc;
+}
+
+/* ---- order, shards and the plan --------------------------------------------- */
+
+/* Largest first; equal sizes by name, so that every process agrees. */
+static int cmp_largest(const void *x, const void *y)
+{
+    const item *a = x, *b = y;
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes ? -1 : 1;
+    return strcmp(a->filebase, b->filebase);
+}
+
+void hp_batch_sort(hp_batch *b)
+{
+    if (b->n)
+        qsort(b->v, b->n, sizeof *b->v, cmp_largest);
+}
+
+int hp_batch_shard(hp_batch *b, unsigned k, unsigned n)
+{
+    if (n == 0 || k >= n)
+        return hp_fail(HP_EINVAL, "invalid shard %u/%u (K/N with 0 <= K < N)", k, n);
+    hp_batch_sort(b);
+    uint64_t *load = calloc(n, sizeof *load);
+    if (!load)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        /* largest first to the least loaded shard (lowest index on ties) */
+        unsigned best = 0;
+        for (unsigned s = 1; s < n; s++)
+            if (load[s] < load[best])
+                best = s;
+        load[best] += b->v[i].bytes + 1; /* +1: empty files still count */
+        if (best == k)
+            b->v[kept++] = b->v[i];
+        else
+            free(b->v[i].filebase);
+    }
+    b->n = kept;
+    free(load);
+    return HP_OK;
+}
+
+/* A digest keeps about this many .hpd bytes per thread busy; smaller files
+ * waste threads on waves of tiny chunks and are better run side by side. */
+#define BYTES_PER_THREAD (64ull << 20)
+
+void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out, int *threads_per_job)
+{
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    size_t n = b->n ? b->n : 1;
+    if (jobs <= 0) {
+        /* the median profile decides how many threads one digest can use */
+        uint64_t *sizes = malloc(n * sizeof *sizes), median = 0;
+        if (sizes && b->n) {
+            for (size_t i = 0; i < b->n; i++)
+                sizes[i] = b->v[i].bytes;
+            for (size_t i = 1; i < b->n; i++) /* insertion sort: n is modest */
+                for (size_t j = i; j > 0 && sizes[j - 1] > sizes[j]; j--) {
+                    uint64_t t = sizes[j];
+                    sizes[j] = sizes[j - 1];
+                    sizes[j - 1] = t;
+                }
+            median = sizes[b->n / 2];
+        }
+        free(sizes);
+        uint64_t want = median / BYTES_PER_THREAD + 1;
+        int per = want > (uint64_t)threads ? threads : (int)want;
+        jobs = threads / per;
+    }
+    if ((size_t)jobs > n)
+        jobs = (int)n;
+    if (jobs > threads)
+        jobs = threads;
+    if (jobs < 1)
+        jobs = 1;
+    *jobs_out = jobs;
+    *threads_per_job = threads / jobs > 0 ? threads / jobs : 1;
+}
+
+/* ---- up to date? ----------------------------------------------------------- */
+
+static int newer(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
+           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec > b->st_mtim.tv_nsec);
+}
+
+int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interval,
+                         double precision, hp_format format)
+{
+    char *hpm = hp_path_join(filebase, ".hpm"), *hpd = hp_path_join(filebase, ".hpd");
+    char *hpc = output ? strdup(output) : hp_path_join(filebase, ".hpc");
+    struct stat sm, sd, sc;
+    int fresh = hpm && hpd && hpc && stat(hpm, &sm) == 0 && stat(hpd, &sd) == 0 &&
+                stat(hpc, &sc) == 0 && newer(&sc, &sm) && newer(&sc, &sd);
+    if (fresh && format == HP_FORMAT_V2) {
+        hp_hpc *h = NULL;
+        uint64_t ms;
+        double p;
+        fresh = hp_hpc_open_path(&h, hpc) == HP_OK && hp_hpc_format(h) == 2 &&
+                hp_hpc_recorded_params(h, &ms, &p) == 0 &&
+                ms == (uint64_t)llround(interval * 1000.0) && p == precision;
+        hp_hpc_close(h);
+    } else {
+        fresh = 0; /* v1 cannot record the precision: always redone */
+    }
+    free(hpm);
+    free(hpd);
+    free(hpc);
+    return fresh;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+typedef struct runner {
+    hp_batch *b;
+    const hp_batch_options *o;
+    hp_batch_summary *sum;
+    int threads_per_job;
+    pthread_mutex_t lock;
+    size_t next, finished;
+    int stop;           /* a failure without keep_going */
+    int first_error;
+} runner;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void run_one(runner *r, size_t i)
+{
+    const hp_batch_options *o = r->o;
+    const item *it = &r->b->v[i];
+    hp_batch_result res = {it->filebase, 0, "", it->bytes, 0, 0, 0, 0, r->threads_per_job};
+    char msg[1024] = "";
+    double t0 = now_s();
+    if (o->skip_up_to_date &&
+        hp_hpc_is_up_to_date(it->filebase, NULL, o->interval, o->precision, o->make.format)) {
+        res.status = 1;
+    } else {
+        hp_make_options m = o->make;
+        hp_make_report rep;
+        m.threads = r->threads_per_job;
+        m.output = NULL;
+        m.report = &rep;
+        m.progress = NULL;
+        res.status = hp_hpc_make_ex(it->filebase, o->interval, o->precision, &m);
+        if (res.status < 0) {
+            snprintf(msg, sizeof msg, "%s", hp_last_error());
+            res.error = msg;
+        } else {
+            res.events = rep.events;
+            res.snapshots = rep.snapshots;
+            res.output_bytes = rep.output_bytes;
+        }
+    }
+    res.seconds = now_s() - t0;
+
+    pthread_mutex_lock(&r->lock);
+    hp_batch_summary *s = r->sum;
+    r->finished++;
+    if (res.status < 0) {
+        s->failed++;
+        if (!r->first_error)
+            r->first_error = res.status;
+        if (!o->keep_going)
+            r->stop = 1;
+    } else if (res.status == 1) {
+        s->skipped++;
+    } else {
+        s->digested++;
+        s->output_bytes += res.output_bytes;
+        s->events += res.events;
+    }
+    s->input_bytes += it->bytes;
+    if (o->on_result)
+        o->on_result(o->ctx, &res, r->finished, r->b->n);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void *worker(void *arg)
+{
+    runner *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        int stop = r->stop || (r->o->make.cancel && *r->o->make.cancel);
+        size_t i = r->next;
+        if (!stop && i < r->b->n)
+            r->next++;
+        pthread_mutex_unlock(&r->lock);
+        if (stop || i >= r->b->n)
+            return NULL;
+        run_one(r, i);
+    }
+}
+
+int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
+{
+    hp_batch_summary local;
+    if (!sum)
+        sum = &local;
+    memset(sum, 0, sizeof *sum);
+    if (!isfinite(o->interval) || o->interval < 0.001 || !isfinite(o->precision) ||
+        o->precision < 0 || o->precision >= 1 || o->jobs < 0 || o->make.threads < 0)
+        return hp_fail(HP_EINVAL, "invalid batch options");
+    if (o->make.output)
+        return hp_fail(HP_EINVAL, "a batch writes each FILEBASE.hpc; no output path");
+    hp_batch_sort(b);
+    int jobs, per;
+    hp_batch_plan(b, o->make.threads, o->jobs, &jobs, &per);
+    sum->jobs = jobs;
+    sum->threads_per_job = per;
+    runner r = {b, o, sum, per, PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+    double t0 = now_s();
+    pthread_t *tid = calloc((size_t)jobs, sizeof *tid);
+    if (!tid)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    int started = 0;
+    for (; started < jobs - 1; started++)
+        if (pthread_create(&tid[started], NULL, worker, &r) != 0)
+            break;
+    worker(&r); /* the calling thread is a worker too */
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    free(tid);
+    pthread_mutex_destroy(&r.lock);
+    sum->not_run = b->n - r.finished;
+    sum->seconds = now_s() - t0;
+    if (o->make.cancel && *o->make.cancel && sum->not_run)
+        return hp_fail(HP_ECANCELED, "batch cancelled");
+    if (r.first_error)
+        return hp_fail(r.first_error, "%zu of %zu profiles failed", sum->failed, b->n);
+    return HP_OK;
+}
