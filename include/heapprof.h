@@ -291,7 +291,7 @@ typedef struct hp_make_report {
 typedef struct hp_make_options {
     int threads;               /* 0: OMP_NUM_THREADS, else every core */
     hp_format format;          /* HP_FORMAT_V2 (default) or HP_FORMAT_V1 */
-    int level;                 /* zstd level; 0: the default (3) */
+    int level;                 /* zstd level; 0: HP_DEFAULT_LEVEL */
     const char *output;        /* output path; NULL: FILEBASE.hpc */
     int salvage;               /* digest the valid events of a damaged .hpd */
     int override_sampling;     /* treat every allocation as recorded */
@@ -307,7 +307,11 @@ typedef struct hp_make_options {
                                   limit_bytes of the .hpd; 0: all (hp_tune) */
 } hp_make_options;
 
-/* Fills *opts with the defaults (all zero but format v2, level 3). */
+/* The default zstd level of v2 files: the lowest whose lazy matching keeps
+ * v2 at 1/8 of v1 on the benchmark profile (docs/PERFORMANCE.md). */
+#define HP_DEFAULT_LEVEL 5
+
+/* Fills *opts with the defaults (all zero but format v2, HP_DEFAULT_LEVEL). */
 void hp_make_options_init(hp_make_options *opts);
 
 /* heapprof's HPC.make: digests FILEBASE.hpm + FILEBASE.hpd into FILEBASE.hpc

@@ -44,7 +44,7 @@ static const char help_text[] =
     "      --shard K/N         only shard K (0..N-1) of N of the profiles, balanced by\n"
     "                          size, for job arrays (see scripts/slurm-digest.sh)\n"
     "      --format v1|v2      v2 (default): zstd seekable; v1: heapprof 1.0's format\n"
-    "      --level N           zstd level for v2 (default 3)\n"
+    "      --level N           zstd level for v2 (default 5)\n"
     "  -o, --output PATH       output file (only with one FILEBASE)\n"
     "      --salvage           digest the valid events of a damaged .hpd\n"
     "      --override-sampling every allocation was recorded (heapprof 1.0 on 64-bit\n"

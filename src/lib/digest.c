@@ -395,7 +395,7 @@ static int emit_and_write(engine *e, int nch)
         double t0 = omp_get_wtime();
         emit_ctx ctx = {e, flushed};
         hp_parallel_for(nch - flushed, e->threads, emit_chunk, &ctx);
-        double t1 = omp_get_wtime();
+        double t1 = omp_get_wtime(), busy = hp_hpc_writer_busy(e->w);
         e->rep->t_reduce += t1 - t0;
         for (; flushed < nch; flushed++) {
             chunk *c = &e->chunks[flushed];
@@ -410,7 +410,8 @@ static int emit_and_write(engine *e, int nch)
             if (!c->finished)
                 break;
         }
-        e->rep->t_write += omp_get_wtime() - t1;
+        /* the writer reports its own compress and write time at the end */
+        e->rep->t_write += omp_get_wtime() - t1 - (hp_hpc_writer_busy(e->w) - busy);
         if (e->o->cancel && *e->o->cancel)
             return hp_fail(HP_ECANCELED, "%s: cancelled", e->path);
     }
@@ -427,7 +428,7 @@ static void resync_chunk(void *arg, int i, int worker)
     engine *e = arg;
     (void)worker;
     chunk *c = &e->chunks[i + 1];
-    c->start = hp_resync(e->map->data, e->map->size, c->start, e->bound);
+    c->start = hp_resync_run(e->map->data, e->map->size, c->start, e->bound, HP_SPLIT_RUN);
 }
 
 static void decode_chunk_at(void *arg, int i, int worker)
@@ -600,7 +601,7 @@ void hp_make_options_init(hp_make_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->format = HP_FORMAT_V2;
-    opts->level = 3;
+    opts->level = HP_DEFAULT_LEVEL;
 }
 
 int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
@@ -651,7 +652,7 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
     if (rc == HP_OK) {
         uint64_t sec, nsec;
         hp_hpm_initial_timespec(hpm, &sec, &nsec);
-        hp_writer_params wp = {out_path, opts->format, opts->level ? opts->level : 3,
+        hp_writer_params wp = {out_path, opts->format, opts->level ? opts->level : HP_DEFAULT_LEVEL,
                                opts->frame_bytes ? opts->frame_bytes : (1u << 20),
                                e.threads, sec, nsec, interval_ms, precision};
         rc = hp_hpc_writer_open(&e.w, &wp);

@@ -68,9 +68,20 @@ static inline uint64_t hp_event_advance_us(const hp_raw_event *ev)
 /* The run of consecutive valid events that salvage reading resumes at. */
 #define HP_RESYNC_RUN 16
 
-/* The first offset at or after `from` (relative to data) from which
- * HP_RESYNC_RUN consecutive events are valid, or from which every event up
- * to the end of the data is valid; `size` when there is none. */
-size_t hp_resync(const uint8_t *data, size_t size, size_t from, uint32_t max_trace);
+/* The run that a speculative chunk split must find. Longer than salvage's:
+ * a wrong guess costs a serial re-decode of the chunk, and checking more
+ * events costs next to nothing. */
+#define HP_SPLIT_RUN 128
+
+/* The first offset at or after `from` (relative to data) from which `run`
+ * consecutive events are valid, or from which every event up to the end of
+ * the data is valid; `size` when there is none. */
+size_t hp_resync_run(const uint8_t *data, size_t size, size_t from, uint32_t max_trace, int run);
+
+/* hp_resync_run() with HP_RESYNC_RUN: where salvage reading resumes. */
+static inline size_t hp_resync(const uint8_t *data, size_t size, size_t from, uint32_t max_trace)
+{
+    return hp_resync_run(data, size, from, max_trace, HP_RESYNC_RUN);
+}
 
 #endif

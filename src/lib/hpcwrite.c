@@ -340,6 +340,8 @@ static int finish_v2(hp_hpc_writer *w)
     return rc;
 }
 
+double hp_hpc_writer_busy(const hp_hpc_writer *w) { return w->t_compress + w->t_write; }
+
 int hp_hpc_writer_finish(hp_hpc_writer *w, hp_make_report *report)
 {
     double t0 = omp_get_wtime();

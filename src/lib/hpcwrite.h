@@ -30,6 +30,10 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params);
 /* Appends `repeat` copies of one encoded snapshot record. */
 int hp_hpc_writer_add(hp_hpc_writer *w, const uint8_t *rec, size_t len, uint64_t repeat);
 
+/* Seconds the writer has spent compressing and writing so far (reported by
+ * hp_hpc_writer_finish()), so that callers do not count them twice. */
+double hp_hpc_writer_busy(const hp_hpc_writer *w);
+
 /* Writes the index (and for v2 the header frame and seek table), commits the
  * file into place and frees the writer, whatever the outcome. */
 int hp_hpc_writer_finish(hp_hpc_writer *w, hp_make_report *report);

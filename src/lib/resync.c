@@ -1,11 +1,11 @@
 #include "event.h"
 
-/* Whether the events from `off` are plausible: HP_RESYNC_RUN valid ones, or
- * valid ones up to the end (a partial final event included). */
-static int valid_run_at(const uint8_t *data, size_t size, size_t off, uint32_t max_trace)
+/* Whether the events from `off` are plausible: `run` valid ones, or valid
+ * ones up to the end (a partial final event included). */
+static int valid_run_at(const uint8_t *data, size_t size, size_t off, uint32_t max_trace, int run)
 {
     const uint8_t *p = data + off, *end = data + size;
-    for (int i = 0; i < HP_RESYNC_RUN; i++) {
+    for (int i = 0; i < run; i++) {
         if (p == end)
             return i > 0;
         hp_raw_event ev;
@@ -19,10 +19,10 @@ static int valid_run_at(const uint8_t *data, size_t size, size_t off, uint32_t m
     return 1;
 }
 
-size_t hp_resync(const uint8_t *data, size_t size, size_t from, uint32_t max_trace)
+size_t hp_resync_run(const uint8_t *data, size_t size, size_t from, uint32_t max_trace, int run)
 {
     for (size_t off = from; off < size; off++)
-        if (valid_run_at(data, size, off, max_trace))
+        if (valid_run_at(data, size, off, max_trace, run))
             return off;
     return size;
 }
