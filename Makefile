@@ -45,7 +45,7 @@ CLI      := $(BUILD)/heapprof
 GEN      := $(BUILD)/hpgen
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all deps test unit-test cli-test demo bench install clean
+.PHONY: all deps test unit-test cli-test mpi mpi-test demo bench install clean
 # test objects are intermediate files; keep them so reruns do not rebuild
 .SECONDARY:
 all: $(STATIC) $(SHARED) $(CLI) $(GEN)
@@ -84,10 +84,26 @@ unit-test: $(UNIT_BIN) $(GEN)
 cli-test: $(CLI) $(GEN)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh
 
+# heapprof-mpi: built and tested where Open MPI's mpicc and mpirun are
+# installed (Debian: libopenmpi-dev openmpi-bin); skipped elsewhere.
+MPICC    ?= mpicc
+MPI_BIN  := $(BUILD)/heapprof-mpi
+CLI_LIB_OBJ := $(filter-out %/main.o %/digest.o %/inspect.o %/tune.o,$(CLI_OBJ))
+$(MPI_BIN): src/mpi/main.c $(CLI_LIB_OBJ) $(STATIC)
+	OMPI_CC=$(CC) $(MPICC) $(ALLCFLAGS) -Isrc/cli -o $@ $< $(CLI_LIB_OBJ) $(STATIC) $(ALLLDFLAGS) $(LIBS)
+mpi:
+	@if command -v $(MPICC) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(MPI_BIN); \
+	else echo "mpi: $(MPICC) not found (apt-get install libopenmpi-dev openmpi-bin)"; fi
+mpi-test: mpi $(CLI) $(GEN)
+	@if command -v mpirun >/dev/null 2>&1 && [ -x $(MPI_BIN) ]; then \
+	    HEAPPROF=$(CLI) HEAPPROF_MPI=$(MPI_BIN) HPGEN=$(GEN) ./tests/cli/mpi.sh; \
+	else echo "mpi-test: skipped (Open MPI is not installed)"; fi
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory cli-test
+	@$(MAKE) --no-print-directory mpi-test
 
 demo: deps
 	@$(MAKE) --no-print-directory all

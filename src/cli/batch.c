@@ -45,7 +45,7 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_result(FILE *f, const hp_batch_result *r)
+void cli_json_result(FILE *f, const hp_batch_result *r)
 {
     static const char *names[] = {"ok", "skipped"};
     fputs("{\"filebase\": ", f);
@@ -61,7 +61,7 @@ static void json_result(FILE *f, const hp_batch_result *r)
     fflush(f);
 }
 
-static void json_summary(FILE *f, size_t profiles, const hp_batch_summary *s)
+void cli_json_summary(FILE *f, size_t profiles, const hp_batch_summary *s)
 {
     fprintf(f,
             "{\"summary\": true, \"profiles\": %zu, \"digested\": %zu, \"skipped\": %zu, "
@@ -95,7 +95,7 @@ static void on_result(void *arg, const hp_batch_result *r, size_t done, size_t t
                 r->status == 1 ? "up to date, skipped" : "digested", r->seconds, r->events,
                 r->threads);
     if (c->report)
-        json_result(c->report, r);
+        cli_json_result(c->report, r);
     if (c->b->show) {
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
@@ -145,8 +145,8 @@ static int run_single(cli_batch *b, const char *fb, uint64_t bytes, FILE *report
     s.jobs = 1;
     s.threads_per_job = r.threads;
     if (report) {
-        json_result(report, &r);
-        json_summary(report, 1, &s);
+        cli_json_result(report, &r);
+        cli_json_summary(report, 1, &s);
     }
     return rc < 0 ? cli_lib_error(rc) : EXIT_OK;
 }
@@ -195,7 +195,7 @@ int cli_digest_batch(cli_batch *b, int nargs, char **args)
         if (b->show)
             fputc('\n', stderr);
         if (report)
-            json_summary(report, n, &s);
+            cli_json_summary(report, n, &s);
         if (b->verbose || rc < 0)
             fprintf(stderr,
                     "heapprof: %zu profiles: %zu digested, %zu up to date, %zu failed, %zu not run"

@@ -7,6 +7,8 @@
 
 #include "heapprof.h"
 
+#include <stdio.h>
+
 #include <stdint.h>
 
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
@@ -34,6 +36,10 @@ typedef struct cli_batch {
                int verbose, hp_make_report *r);
 } cli_batch;
 int cli_digest_batch(cli_batch *b, int nargs, char **args);
+
+/* The JSON lines of --report: one per profile, then the summary. */
+void cli_json_result(FILE *f, const hp_batch_result *r);
+void cli_json_summary(FILE *f, size_t profiles, const hp_batch_summary *s);
 
 /* "K/N" with 0 <= K < N; returns 0 or -1. */
 int cli_parse_shard(const char *s, unsigned *k, unsigned *n);
