@@ -10,9 +10,12 @@
 #include "mapfile.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define HPM_VERSION 1
 #define HPM_FIXED_HEADER 20 /* version + seconds + nanoseconds */
@@ -431,18 +434,30 @@ static char *strip(char *s)
     return s;
 }
 
-/* Reads a source file into lines; an unreadable file simply has none. */
+/* Source files larger than this are not read (no real one comes close). */
+#define MAX_SOURCE_BYTES (64u << 20)
+
+/* Reads a source file into lines; an unreadable file simply has none. The
+ * names come from the .hpm, so anything can be named: only regular files
+ * are read (a FIFO would block, /dev/zero never end), and only small ones. */
 static void load_source(source_file *sf, const char *name)
 {
     sf->loaded = 1;
-    FILE *f = fopen(name, "rb");
-    if (!f)
+    int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return;
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_SOURCE_BYTES ||
+        !(f = fdopen(fd, "rb"))) {
+        close(fd);
+        return;
+    }
     size_t cap = 0, len = 0;
     char *text = NULL;
     char buf[65536];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    while (len <= MAX_SOURCE_BYTES && (n = fread(buf, 1, sizeof buf, f)) > 0) {
         if (grow((void **)&text, &cap, len + n + 1, 1) < 0) {
             free(text);
             fclose(f);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *fixture(const char *name) { return tu_path(tu_data_dir(), "%s", name); }
 
@@ -279,6 +280,39 @@ static void missing_file(void **state)
     assert_non_null(strstr(hp_last_error(), "/nonexistent/profile.hpm"));
 }
 
+/* A trace may name anything as its source: a FIFO (whose open would block),
+ * /dev/zero (endless), a directory. None is read; their lines are "". */
+static void source_not_a_regular_file(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *fb = tu_path(dir, "x"), *fifo = tu_path(dir, "pipe.py");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *names[] = {fifo, "/dev/zero", dir};
+    tu_buf b = {0};
+    tu_hpm(&b, 1, 2, 0, NULL, NULL, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        tu_varint(&b, 5 + 1);
+        tu_varint(&b, strlen(names[i]));
+        tu_put(&b, names[i], strlen(names[i]));
+    }
+    tu_varint(&b, 0);
+    write_hpm(dir, &b);
+    hp_hpm *hpm;
+    assert_int_equal(hp_hpm_open(&hpm, fb), HP_OK);
+    const hp_source_frame *sf;
+    size_t depth;
+    assert_int_equal(hp_hpm_trace(hpm, 1, &sf, &depth), HP_OK);
+    assert_int_equal(depth, 3);
+    for (size_t i = 0; i < depth; i++)
+        assert_string_equal(sf[i].line, "");
+    hp_hpm_close(hpm);
+    tu_free(&b);
+    tu_rmdir(dir);
+    free(dir);
+    free(fb);
+    free(fifo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +321,7 @@ int main(void)
         cmocka_unit_test(ranges_any_order),     cmocka_unit_test(truncated_last_trace),
         cmocka_unit_test(truncated_header),     cmocka_unit_test(empty_trace_list),
         cmocka_unit_test(interned_names_and_source), cmocka_unit_test(missing_file),
+        cmocka_unit_test(source_not_a_regular_file),
     };
     return cmocka_run_group_tests_name("hpm", tests, NULL, NULL);
 }
