@@ -45,7 +45,7 @@ CLI      := $(BUILD)/heapprof
 GEN      := $(BUILD)/hpgen
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all deps test unit-test cli-test mpi mpi-test demo bench install clean
+.PHONY: all deps test check unit-test cli-test mpi mpi-test fuzz fuzz-smoke demo bench install clean
 # test objects are intermediate files; keep them so reruns do not rebuild
 .SECONDARY:
 all: $(STATIC) $(SHARED) $(CLI) $(GEN)
@@ -99,11 +99,23 @@ mpi-test: mpi $(CLI) $(GEN)
 	    HEAPPROF=$(CLI) HEAPPROF_MPI=$(MPI_BIN) HPGEN=$(GEN) ./tests/cli/mpi.sh; \
 	else echo "mpi-test: skipped (Open MPI is not installed)"; fi
 
-test: deps
+# check: the suite once, as built (plain, or with SANITIZE=...)
+check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory cli-test
 	@$(MAKE) --no-print-directory mpi-test
+
+# test: what CI runs. The suite plain, again under ASan+UBSan, the unit
+# tests (the threaded engine and batches) under TSan, then a short fuzz run
+# of every target and its regression inputs where clang is installed.
+test: deps
+	@$(MAKE) --no-print-directory check
+	@echo "== the suite under AddressSanitizer and UndefinedBehaviorSanitizer"
+	@$(MAKE) --no-print-directory check SANITIZE=address,undefined
+	@echo "== the unit tests under ThreadSanitizer"
+	@$(MAKE) --no-print-directory all unit-test SANITIZE=thread
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -124,6 +136,48 @@ $(BUILD)/randread: $(BUILD)/obj/bench/randread.o $(STATIC)
 $(BUILD)/membw: $(BUILD)/obj/bench/membw.o
 	$(CC) $(ALLLDFLAGS) -o $@ $<
 
+# ---- fuzzing (clang's libFuzzer; docs/RELIABILITY.md) ------------------------
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build/fuzz
+FUZZ_SECONDS ?= 1800
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS := hpm hpd hpc digest
+FUZZ_CFLAGS  := -std=c11 -Wall -Wextra -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all -fopenmp=libgomp -pthread -D_GNU_SOURCE \
+                -Iinclude -Isrc/lib -Itests/unit -Itests/fuzz $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/tests/unit/testutil.o
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_RUN     := -rss_limit_mb=2048 -timeout=20 -max_len=4096 -print_final_stats=1
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -fopenmp=libgomp -pthread -o $@ $^ \
+	    $(LIBS) $$(pkg-config --libs cmocka)
+
+# make fuzz: each target for FUZZ_SECONDS (default 30 min), growing its corpus
+# in tests/fuzz/findings/ (crashes land there too: keep them as regressions)
+fuzz: $(FUZZ_BIN)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p tests/fuzz/findings/$$t; echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=tests/fuzz/findings/$$t- tests/fuzz/findings/$$t tests/fuzz/corpus/$$t; \
+	done
+
+# part of make test: the regression inputs once each, then a short run
+fuzz-smoke:
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then echo "fuzz-smoke: skipped ($(FUZZ_CC) not installed)"; \
+	else $(MAKE) --no-print-directory $(FUZZ_BIN) && set -e && for t in $(FUZZ_TARGETS); do \
+	    echo "== fuzz_$$t: regressions, then $(FUZZ_SMOKE_SECONDS) s"; \
+	    if ls tests/fuzz/regressions/$$t/* >/dev/null 2>&1; then \
+	        $(FUZZ_BUILD)/fuzz_$$t -runs=1 tests/fuzz/regressions/$$t/* 2>&1 | tail -1; fi; \
+	    work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; \
+	    $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_RUN) -max_total_time=$(FUZZ_SMOKE_SECONDS) \
+	        -artifact_prefix=$$work/ $$work 2>&1 | grep -E "^(stat::number_of_executed_units|Done|==)" ; \
+	    rm -rf $$work; done; fi
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/heapprof.h $(DESTDIR)$(PREFIX)/include/
@@ -137,5 +191,5 @@ install: all
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*/*/*.d) \
          $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) $(wildcard $(BUILD)/obj/bench/*.d)

@@ -260,8 +260,9 @@ static int rehash(hp_hpm *hpm)
     return 0;
 }
 
-/* The id of a file name, interning it on first sight. Names are compared as
- * C strings: a file name cannot hold a NUL byte. */
+/* The id of a file name, interning it on first sight. Names are kept as C
+ * strings: a real file name holds no NUL byte, and a damaged one that does
+ * is cut there (it may then be interned twice, which is harmless). */
 static int intern(hp_hpm *hpm, const uint8_t *s, size_t n, uint32_t *id)
 {
     if (hpm->nnames * 2 >= hpm->nslots && rehash(hpm) < 0)
@@ -269,7 +270,7 @@ static int intern(hp_hpm *hpm, const uint8_t *s, size_t n, uint32_t *id)
     uint32_t i = hash_bytes(s, n) & (hpm->nslots - 1);
     for (; hpm->slots[i]; i = (i + 1) & (hpm->nslots - 1)) {
         const char *name = hpm->names[hpm->slots[i] - 1];
-        if (strncmp(name, (const char *)s, n) == 0 && name[n] == '\0') {
+        if (strnlen(name, n + 1) == n && memcmp(name, s, n) == 0) {
             *id = hpm->slots[i] - 1;
             return 0;
         }
@@ -412,8 +413,10 @@ int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_
     HP_TRY(load_until(hpm, index));
     if (index > hpm->loaded)
         return HP_NO_TRACE;
-    *frames = hpm->frames + hpm->start[index - 1];
     *depth = (size_t)(hpm->start[index] - hpm->start[index - 1]);
+    /* a trace may have no frames (all skipped by the profiler), and then
+     * the frame array may not exist yet */
+    *frames = *depth ? hpm->frames + hpm->start[index - 1] : NULL;
     return HP_OK;
 }
 

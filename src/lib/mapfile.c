@@ -42,6 +42,9 @@ int hp_map_open(hp_map *map, const char *path)
         return rc;
     }
     map->size = (size_t)st.st_size;
+    /* an empty file is a valid empty view: data + 0 must be defined too */
+    static const uint8_t empty[1];
+    map->data = empty;
     if (map->size > 0) {
         void *p = mmap(NULL, map->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
@@ -58,7 +61,7 @@ int hp_map_open(hp_map *map, const char *path)
 
 void hp_map_close(hp_map *map)
 {
-    if (map->data)
+    if (map->data && map->size > 0)
         munmap((void *)map->data, map->size);
     free(map->path);
     memset(map, 0, sizeof *map);
@@ -66,7 +69,7 @@ void hp_map_close(hp_map *map)
 
 static void advise(const hp_map *map, size_t off, size_t len, int advice)
 {
-    if (!map->data || off >= map->size)
+    if (map->size == 0 || off >= map->size)
         return;
     long page = sysconf(_SC_PAGESIZE);
     size_t start = off & ~((size_t)page - 1);
@@ -75,5 +78,4 @@ static void advise(const hp_map *map, size_t off, size_t len, int advice)
     madvise((void *)(map->data + start), len + (off - start), advice);
 }
 
-void hp_map_willneed(const hp_map *map, size_t off, size_t len) { advise(map, off, len, MADV_WILLNEED); }
 void hp_map_dontneed(const hp_map *map, size_t off, size_t len) { advise(map, off, len, MADV_DONTNEED); }

@@ -18,9 +18,8 @@ typedef struct hp_map {
 int hp_map_open(hp_map *map, const char *path);
 void hp_map_close(hp_map *map);
 
-/* Tells the kernel a range will be read soon / is no longer needed, so that
- * long sequential passes keep only a window of the file resident. */
-void hp_map_willneed(const hp_map *map, size_t off, size_t len);
+/* Tells the kernel a range is no longer needed, so that long sequential
+ * passes keep only a window of the file resident. */
 void hp_map_dontneed(const hp_map *map, size_t off, size_t len);
 
 /* "filebase" + "ext" in a new string, or NULL when out of memory. */

@@ -1,0 +1,64 @@
+/* libFuzzer target: the whole digest of an arbitrary .hpm/.hpd pair (the
+ * input split by fuzz_split), with 1, 2 and 3 threads and tiny chunks,
+ * against the sequential reference digester of the unit tests: every
+ * outcome must be the reference's, byte for byte, or the same error. */
+#include "fuzz.h"
+#include "testutil.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
+{
+    const uint8_t *hpm, *hpd;
+    size_t nm, nd;
+    fuzz_split(data, n, &hpm, &nm, &hpd, &nd);
+    fuzz_write(".hpm", hpm, nm);
+    fuzz_write(".hpd", hpd, nd);
+    int salvage = n > 2 && (data[n - 1] & 1);
+    /* at most about 10,000 snapshots: a delta of years is one varint away */
+    uint64_t interval_ms = 10;
+    hp_hpd *it;
+    hp_read_options ro = {1, NULL, NULL};
+    if (hp_hpd_open(&it, fuzz_base(), NULL, &ro) == HP_OK) {
+        hp_event ev;
+        while (hp_hpd_next(it, &ev) == 1)
+            ;
+        hp_hpd_stats st;
+        hp_hpd_get_stats(it, &st);
+        hp_hpd_close(it);
+        if (st.duration > 100.0)
+            interval_ms = (uint64_t)(st.duration / 10.0) + 1; /* ms for 10,000 */
+        if (st.duration > 1e12)
+            return 0; /* beyond any interval the API takes */
+    }
+    uint8_t *ref = NULL;
+    size_t ref_len = 0;
+    int ref_rc = tu_ref_digest(fuzz_base(), interval_ms, 0.01, salvage, &ref, &ref_len);
+    char out[300];
+    snprintf(out, sizeof out, "%s.out", fuzz_base());
+    static const size_t chunks[] = {0, 17, 64};
+    for (int t = 1; t <= 3; t++) {
+        hp_make_options o;
+        hp_make_options_init(&o);
+        o.threads = t;
+        o.format = HP_FORMAT_V1;
+        o.output = out;
+        o.salvage = salvage;
+        o.chunk_bytes = chunks[t - 1];
+        remove(out);
+        int rc = hp_hpc_make_ex(fuzz_base(), (double)interval_ms / 1000, 0.01, &o);
+        if (ref_rc == 0 && rc == HP_OK) {
+            size_t len;
+            uint8_t *got = tu_read_file(out, &len);
+            if (!got || len != ref_len || memcmp(got, ref, len) != 0)
+                abort(); /* a wrong digest */
+            free(got);
+        } else if (ref_rc == HP_EFORMAT && rc != HP_EFORMAT) {
+            abort(); /* the reference found an invalid event, we did not */
+        } else if (ref_rc == 0 && rc != HP_ELIMIT) {
+            abort(); /* only the snapshot limit may refuse a valid stream */
+        }
+        if (rc != HP_OK && access(out, F_OK) == 0)
+            abort(); /* a failure left a file */
+    }
+    free(ref);
+    return 0;
+}
