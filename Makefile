@@ -79,7 +79,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJ) $(STATIC)
 
 unit-test: $(UNIT_BIN) $(GEN)
 	@set -e; for t in $(UNIT_BIN); do \
-	    echo "== $$t"; HP_TEST_DATA=tests/data HPGEN=$(GEN) ./$$t; done
+	    echo "== $$t"; HP_TEST_DATA=tests/data HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./$$t; done
 
 cli-test: $(CLI) $(GEN)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh

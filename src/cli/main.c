@@ -1,8 +1,10 @@
 /* main.c - `heapprof COMMAND ...`: dispatch, --help and --version. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct command {
     const char *name;
@@ -31,8 +33,23 @@ static void usage(FILE *f)
                "exit status: 0 success, 1 data or I/O error, 2 usage error\n");
 }
 
+/* The library maps its inputs. If one shrinks while it is read (another
+ * program truncates it), touching the vanished pages raises SIGBUS: report
+ * that as the data error it is. Nothing partial exists: outputs are
+ * unnamed until committed. */
+static void on_sigbus(int sig)
+{
+    static const char msg[] =
+        "heapprof: an input file shrank while it was being read (SIGBUS); nothing was written\n";
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    _exit(EXIT_DATA);
+}
+
 int main(int argc, char **argv)
 {
+    signal(SIGBUS, on_sigbus);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -142,6 +142,36 @@ check one_line_error "big.hpc: write failed"
 [ "$(cat "$T/big.hpc")" = previous ] && ok || bad "the previous .hpc was touched"
 [ "$(ls -a "$T" | grep -c '^\.big')" -eq 0 ] && ok || bad "a temporary file was left"
 
+# --- faults while digesting ---------------------------------------------------
+F="$T/faults"
+mkdir -p "$F"
+"$HPGEN" -e 3000000 -t 2000 -d 600 -s 8 "$F/big" || bad "hpgen"
+"$HEAPPROF" digest -q -i 0.01 -j 1 -o "$F/expected.hpc" "$F/big" || bad "digest"
+# two digests of one filebase at once: both succeed, one valid .hpc remains
+"$HEAPPROF" digest -q -i 0.01 -j 1 "$F/big" & a=$!
+"$HEAPPROF" digest -q -i 0.01 -j 1 "$F/big" & b=$!
+wait $a && wait $b && ok || bad "concurrent digests of one filebase failed"
+cmp -s "$F/big.hpc" "$F/expected.hpc" && ok || bad "concurrent digests left a wrong .hpc"
+[ "$(ls -a "$F" | grep -c '^\.')" -eq 2 ] && ok || bad "concurrent digests left temporary files"
+# the input shrinks while it is read: a clean error (or done first), never a crash
+cp "$F/big.hpd" "$F/shrink.hpd" && cp "$F/big.hpm" "$F/shrink.hpm"
+echo previous >"$F/shrink.hpc"
+"$HEAPPROF" digest -q -i 0.001 -j 1 --chunk-bytes 65536 "$F/shrink" 2>"$T/err" & pid=$!
+sleep 0.2; truncate -s 1000 "$F/shrink.hpd"
+wait $pid; st=$?
+if [ $st -eq 1 ]; then
+    check one_line_error "shrank while it was being read"
+    [ "$(cat "$F/shrink.hpc")" = previous ] && ok || bad "a failed digest touched the previous .hpc"
+else
+    [ $st -eq 0 ] && ok || bad "digest of a shrinking input: exit $st"
+fi
+# the output folder disappears during the digest: an error naming it (or done first)
+mkdir -p "$F/gone" && cp "$F/big.hpm" "$F/big.hpd" "$F/gone/"
+"$HEAPPROF" digest -q -i 0.001 -j 1 --chunk-bytes 65536 "$F/gone/big" 2>"$T/err" & pid=$!
+sleep 0.2; rm -rf "$F/gone"
+wait $pid; st=$?
+if [ $st -eq 1 ]; then check one_line_error "gone/big.hpc"; else [ $st -eq 0 ] && ok || bad "vanished folder: exit $st"; fi
+
 # --- batches: directories, reports, skip-up-to-date, keep-going, shards ---------
 B="$T/batch"
 mkdir -p "$B/sub" "$B/.hidden"

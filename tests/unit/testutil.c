@@ -274,15 +274,17 @@ int tu_raw_events(const char *filebase, hp_hpm *hpm, int salvage, tu_raw **out, 
 
 int64_t tu_exact_scale(const hp_hpm *hpm, uint64_t size)
 {
+    /* sizes that scale past 2^63 (only damaged data has them) saturate, as
+     * docs/DESIGN.md decides */
     size_t nr;
     const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
     for (size_t i = 0; i < nr; i++) {
         if (size < r[i].max_bytes) {
-            double p = r[i].raw_probability / 4294967295.0;
-            return p == 0 ? 0 : (int64_t)llrint((double)size * (1.0 / p));
+            double p = r[i].raw_probability / 4294967295.0, v = (double)size * (1.0 / p);
+            return p == 0 ? 0 : v >= 9.2e18 ? INT64_MAX : (int64_t)llrint(v);
         }
     }
-    return (int64_t)size;
+    return size > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)size;
 }
 
 int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, int salvage,
