@@ -221,7 +221,8 @@ static int chunk_totals(chunk *c, hp_live_state *st)
 {
     for (size_t i = 0; i < c->n; i++) {
         uint32_t tr = c->tr[i];
-        st->acc[tr] += c->dl[i];
+        /* wrapping, as hp_live_add(): only damaged data gets near 2^63 */
+        st->acc[tr] = (int64_t)((uint64_t)st->acc[tr] + (uint64_t)c->dl[i]);
         if (!st->dirty[tr]) {
             st->dirty[tr] = 1;
             st->dirty_list[st->ndirty++] = tr;

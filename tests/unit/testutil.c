@@ -330,7 +330,8 @@ int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, 
     size_t next = 0;
     for (uint64_t k = 0; k < nsnap; k++) {
         while (next < n && ev[next].t <= k * I) {
-            live[ev[next].trace] += ev[next].delta;
+            /* wrapping: damaged data can sum past 2^63 */
+            live[ev[next].trace] = (int64_t)((uint64_t)live[ev[next].trace] + (uint64_t)ev[next].delta);
             next++;
         }
         size_t m = 0;
