@@ -1,11 +1,15 @@
 # heapprof-c - GNU Makefile
 #
 #   make                 library (static + shared) and CLI in build/
-#   make test            every test (unit, CLI); installs missing deps first
+#   make test            what CI runs: the suite plain, under ASan+UBSan and
+#                        TSan, and a fuzz smoke run; installs missing deps
+#   make check           the suite once (unit, CLI, MPI where installed)
+#   make check SANITIZE=address,undefined   (or SANITIZE=thread)
 #   make demo            digest the bundled sample profile and inspect it
 #   make bench           benchmarks (docs/PERFORMANCE.md); not part of test
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang)
+#   make mpi             heapprof-mpi, where Open MPI is installed
 #   make install PREFIX=/usr/local
-#   make test SANITIZE=address,undefined   (or SANITIZE=thread)
 #   make CC=clang
 
 CC       ?= cc
