@@ -176,11 +176,15 @@ fuzz-smoke:
 	else $(MAKE) --no-print-directory $(FUZZ_BIN) && set -e && for t in $(FUZZ_TARGETS); do \
 	    echo "== fuzz_$$t: regressions, then $(FUZZ_SMOKE_SECONDS) s"; \
 	    if ls tests/fuzz/regressions/$$t/* >/dev/null 2>&1; then \
-	        $(FUZZ_BUILD)/fuzz_$$t -runs=1 tests/fuzz/regressions/$$t/* 2>&1 | tail -1; fi; \
-	    work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; \
+	        $(FUZZ_BUILD)/fuzz_$$t -runs=1 tests/fuzz/regressions/$$t/* >$(FUZZ_BUILD)/$$t.log 2>&1 \
+	            || { cat $(FUZZ_BUILD)/$$t.log; exit 1; }; \
+	        echo "$$(ls tests/fuzz/regressions/$$t | wc -l) regression inputs pass"; fi; \
+	    work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; mkdir -p tests/fuzz/findings; \
 	    $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_RUN) -max_total_time=$(FUZZ_SMOKE_SECONDS) \
-	        -artifact_prefix=$$work/ $$work 2>&1 | grep -E "^(stat::number_of_executed_units|Done|==)" ; \
-	    rm -rf $$work; done; fi
+	        -artifact_prefix=tests/fuzz/findings/$$t- $$work >$(FUZZ_BUILD)/$$t.log 2>&1 \
+	        || { rm -rf $$work; tail -40 $(FUZZ_BUILD)/$$t.log; \
+	             echo "fuzz_$$t failed: the input is in tests/fuzz/findings/"; exit 1; }; \
+	    grep -E "^Done" $(FUZZ_BUILD)/$$t.log; rm -rf $$work; done; fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

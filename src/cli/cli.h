@@ -62,6 +62,12 @@ int cli_parse_double(const char *s, double *out);
 int cli_parse_u64(const char *s, uint64_t *out);
 int cli_parse_int(const char *s, int lo, int hi, int *out);
 
+/* A digest interval (seconds, at least 0.001) and precision ([0, 1)), with
+ * the usage error of `cmd` when invalid: return -1 when valid, else the
+ * exit status. */
+int cli_opt_interval(const char *cmd, const char *s, double *out);
+int cli_opt_precision(const char *cmd, const char *s, double *out);
+
 /* Standard handling of a getopt_long result that is not an option of the
  * command: returns the exit status to use, or -1 to go on. */
 int cli_usage_error(const char *cmd, const char *usage);

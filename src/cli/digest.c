@@ -149,19 +149,19 @@ int cmd_digest(int argc, char **argv)
     hp_make_options o;
     hp_make_options_init(&o);
     opterr = 0;
-    int c;
+    int c, st;
     while ((c = getopt_long(argc, argv, "hi:p:j:o:qvr", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
             printf("usage: heapprof digest %s\n\n%s", usage_line, help_text);
             return EXIT_OK;
         case 'i':
-            if (cli_parse_double(optarg, &interval) < 0 || interval < 0.001)
-                return cli_error(EXIT_USAGE, "digest: invalid interval '%s' (seconds, at least 0.001)", optarg);
+            if ((st = cli_opt_interval("digest", optarg, &interval)) >= 0)
+                return st;
             break;
         case 'p':
-            if (cli_parse_double(optarg, &precision) < 0 || precision < 0 || precision >= 1)
-                return cli_error(EXIT_USAGE, "digest: invalid precision '%s' (must be in [0, 1))", optarg);
+            if ((st = cli_opt_precision("digest", optarg, &precision)) >= 0)
+                return st;
             break;
         case 'j':
             if (cli_parse_int(optarg, 1, 4096, &o.threads) < 0)

@@ -34,7 +34,7 @@ int cmd_tune(int argc, char **argv)
     uint64_t slice = 256ull << 20;
     double interval = 60, precision = 0.01;
     opterr = 0;
-    int c;
+    int c, st;
     while ((c = getopt_long(argc, argv, "hi:p:", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
@@ -49,12 +49,12 @@ int cmd_tune(int argc, char **argv)
                 return cli_error(EXIT_USAGE, "tune: invalid --slice-bytes '%s'", optarg);
             break;
         case 'i':
-            if (cli_parse_double(optarg, &interval) < 0 || interval < 0.001)
-                return cli_error(EXIT_USAGE, "tune: invalid interval '%s' (seconds, at least 0.001)", optarg);
+            if ((st = cli_opt_interval("tune", optarg, &interval)) >= 0)
+                return st;
             break;
         case 'p':
-            if (cli_parse_double(optarg, &precision) < 0 || precision < 0 || precision >= 1)
-                return cli_error(EXIT_USAGE, "tune: invalid precision '%s' (must be in [0, 1))", optarg);
+            if ((st = cli_opt_precision("tune", optarg, &precision)) >= 0)
+                return st;
             break;
         default:
             return cli_error(EXIT_USAGE, "tune: unknown option '%s' (see heapprof tune --help)",

@@ -99,3 +99,17 @@ int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *co
             return 1;
     return 0;
 }
+
+int cli_opt_interval(const char *cmd, const char *s, double *out)
+{
+    if (cli_parse_double(s, out) < 0 || *out < 0.001 || *out > 1e9)
+        return cli_error(EXIT_USAGE, "%s: invalid interval '%s' (seconds, 0.001 to 1e9)", cmd, s);
+    return -1;
+}
+
+int cli_opt_precision(const char *cmd, const char *s, double *out)
+{
+    if (cli_parse_double(s, out) < 0 || *out < 0 || *out >= 1)
+        return cli_error(EXIT_USAGE, "%s: invalid precision '%s' (must be in [0, 1))", cmd, s);
+    return -1;
+}

@@ -69,6 +69,7 @@ typedef struct chunk {
     int err_reason;         /* strict: the invalid event that stopped it */
     size_t err_off;
     size_t trunc_bytes;     /* a partial final event */
+    uint32_t bound_used;    /* the trace bound it was decoded with */
     hp_skip *skips;         /* salvage */
     size_t nskips, skips_cap;
 
@@ -153,6 +154,7 @@ static void decode_chunk(const engine *e, chunk *c, size_t start, size_t end, ui
     uint32_t max_trace = 0;
     size_t n = 0;
     c->start = start;
+    c->bound_used = bound;
     c->err_reason = 0;
     c->trunc_bytes = 0;
     c->nskips = 0;
@@ -326,7 +328,10 @@ static int settle(engine *e, int nch, counter *cnt, pthread_t *count_thread)
         int redo = c->start != expect;
         if (redo)
             e->rep->resyncs_failed++;
-        if (redo || c->max_trace > e->bound)
+        /* decoded before the trace count was known: an event past the
+         * bound, or a partial final event whose trace word already is,
+         * must be found again with the real bound */
+        if (redo || c->max_trace > e->bound || (c->trunc_bytes && c->bound_used > e->bound))
             decode_chunk(e, c, expect, c->end > expect ? c->end : expect, e->bound);
         if (c->oom)
             return oom(e);

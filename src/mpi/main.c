@@ -62,18 +62,18 @@ static int parse(int argc, char **argv, job *j)
     j->interval = 60;
     j->precision = 0.01;
     opterr = 0;
-    int c;
+    int c, st;
     while ((c = getopt_long(argc, argv, "hi:p:j:r", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("heapprof-mpi (heapprof-c) %s\n", hp_version()); return EXIT_OK;
         case 'i':
-            if (cli_parse_double(optarg, &j->interval) < 0 || j->interval < 0.001)
-                return cli_error(EXIT_USAGE, "invalid interval '%s'", optarg);
+            if ((st = cli_opt_interval("heapprof-mpi", optarg, &j->interval)) >= 0)
+                return st;
             break;
         case 'p':
-            if (cli_parse_double(optarg, &j->precision) < 0 || j->precision < 0 || j->precision >= 1)
-                return cli_error(EXIT_USAGE, "invalid precision '%s'", optarg);
+            if ((st = cli_opt_precision("heapprof-mpi", optarg, &j->precision)) >= 0)
+                return st;
             break;
         case 'j':
             if (cli_parse_int(optarg, 1, 4096, &j->make.threads) < 0)

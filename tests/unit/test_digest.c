@@ -6,30 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct fx {
-    char *dir, *fb, *out;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
-    f->fb = tu_path(f->dir, "p");
-    f->out = tu_path(f->dir, "out.hpc");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    if (!getenv("KEEP")) tu_rmdir(f->dir); else fprintf(stderr, "kept %s\n", f->dir);
-    free(f->dir);
-    free(f->fb);
-    free(f->out);
-    free(f);
-    return 0;
-}
+typedef tu_scratch fx;
 
 /* Writes p.hpm with 6 traces and ranges {64: p=0, 128: p=0.5}, and p.hpd. */
 static void write_profile(fx *f, const tu_buf *events)
@@ -330,7 +307,7 @@ static void property_salvage(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_scratch_setup, tu_scratch_teardown)
     const struct CMUnitTest tests[] = {
         T(event_on_boundary),       T(empty_intervals),     T(negative_delta_advances_nothing),
         T(ties_by_trace_index),     T(precision_walk),      T(empty_hpd),

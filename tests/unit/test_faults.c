@@ -9,30 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-typedef struct fx {
-    char *dir, *fb, *out;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
-    f->fb = tu_path(f->dir, "p");
-    f->out = tu_path(f->dir, "out.hpc");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f->fb);
-    free(f->out);
-    free(f);
-    return 0;
-}
+typedef tu_scratch fx;
 
 static uint8_t *fixture(const char *name, size_t *n)
 {
@@ -296,7 +273,7 @@ static void absurd_headers(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_scratch_setup, tu_scratch_teardown)
     const struct CMUnitTest tests[] = {
         T(hpd_truncated_everywhere), T(hpm_truncated), T(hpc_truncated_everywhere),
         T(bit_flips),                T(absurd_headers),

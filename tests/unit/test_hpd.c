@@ -7,15 +7,13 @@
 
 #define NTRACES 5
 
-typedef struct fx {
-    char *dir, *fb;
-} fx;
+typedef tu_scratch fx;
 
+/* A scratch folder with p.hpm: NTRACES traces, no sampling. */
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
-    f->fb = tu_path(f->dir, "p");
+    tu_scratch_setup(state);
+    fx *f = *state;
     tu_buf b = {0};
     tu_hpm(&b, 1000, 500000000, 0, NULL, NULL, NTRACES, 2);
     char *p = tu_path(f->dir, "p.hpm");
@@ -23,16 +21,6 @@ static int setup(void **state)
     free(p);
     tu_free(&b);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f->fb);
-    free(f);
     return 0;
 }
 
@@ -288,15 +276,15 @@ static void missing_hpd(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(negative_delta, setup, teardown),
-        cmocka_unit_test_setup_teardown(truncated_last_event, setup, teardown),
-        cmocka_unit_test_setup_teardown(invalid_trace, setup, teardown),
-        cmocka_unit_test_setup_teardown(invalid_usec, setup, teardown),
-        cmocka_unit_test_setup_teardown(invalid_negative_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(invalid_overlong_varint, setup, teardown),
-        cmocka_unit_test_setup_teardown(interleaved_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(negative_delta, setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(truncated_last_event, setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(invalid_trace, setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(invalid_usec, setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(invalid_negative_zero, setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(invalid_overlong_varint, setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(interleaved_writers, setup, tu_scratch_teardown),
         cmocka_unit_test(fixture_counts),
-        cmocka_unit_test_setup_teardown(missing_hpd, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_hpd, setup, tu_scratch_teardown),
     };
     return cmocka_run_group_tests_name("hpd", tests, NULL, NULL);
 }

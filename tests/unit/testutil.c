@@ -147,6 +147,30 @@ uint8_t *tu_read_file(const char *path, size_t *n)
     return b.p;
 }
 
+int tu_scratch_setup(void **state)
+{
+    tu_scratch *f = calloc(1, sizeof *f);
+    f->dir = tu_tmpdir();
+    f->fb = tu_path(f->dir, "p");
+    f->out = tu_path(f->dir, "out.hpc");
+    *state = f;
+    return 0;
+}
+
+int tu_scratch_teardown(void **state)
+{
+    tu_scratch *f = *state;
+    if (getenv("KEEP"))
+        fprintf(stderr, "kept %s\n", f->dir);
+    else
+        tu_rmdir(f->dir);
+    free(f->dir);
+    free(f->fb);
+    free(f->out);
+    free(f);
+    return 0;
+}
+
 int tu_count_entries(const char *dir)
 {
     DIR *d = opendir(dir);

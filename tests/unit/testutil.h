@@ -46,6 +46,15 @@ char *tu_path(const char *dir, const char *fmt, ...) __attribute__((format(print
 void tu_write_file(const char *path, const void *data, size_t n);
 uint8_t *tu_read_file(const char *path, size_t *n); /* NULL if missing */
 
+/* A fresh scratch folder per test, with the paths most tests use: a
+ * filebase DIR/p and an output DIR/out.hpc. As cmocka setup and teardown
+ * functions; with KEEP set in the environment the folder is kept. */
+typedef struct tu_scratch {
+    char *dir, *fb, *out;
+} tu_scratch;
+int tu_scratch_setup(void **state);
+int tu_scratch_teardown(void **state);
+
 /* The number of entries in a folder (without . and ..). */
 int tu_count_entries(const char *dir);
 
