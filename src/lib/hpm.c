@@ -41,6 +41,7 @@ struct hp_hpm {
 
     /* Parsed traces: trace k (from 1) is frames[start[k-1] .. start[k]). */
     size_t parse_off;
+    size_t released;      /* mapped pages before this were given back */
     int parse_done;
     uint32_t loaded;
     uint64_t *start;
@@ -343,14 +344,29 @@ partial:
     return 0;
 }
 
+/* Scans pass over the mapped .hpm once, front to back, and real ones reach
+ * gigabytes: pages behind a scan are released every so often, so that the
+ * resident set holds a window of the file, not all of it. */
+#define RELEASE_EVERY (64u << 20)
+
+static void release_behind(const hp_map *map, size_t *released, size_t off)
+{
+    if (off - *released >= RELEASE_EVERY) {
+        hp_map_dontneed(map, *released, off - *released);
+        *released = off;
+    }
+}
+
 int hp_hpm_count_traces_readonly(const hp_hpm *hpm, uint32_t *count)
 {
-    size_t off = hpm->traces_off;
+    size_t off = hpm->traces_off, released = 0;
     uint64_t n = 0;
     int rc;
-    while ((rc = scan_trace(&hpm->map, &off, NULL)) == 1)
+    while ((rc = scan_trace(&hpm->map, &off, NULL)) == 1) {
         if (++n > (1u << 30) - 1)
             return hp_fail(HP_ELIMIT, "%s: offset %zu: more than 2^30-1 traces", hpm->map.path, off);
+        release_behind(&hpm->map, &released, off);
+    }
     if (rc < 0)
         return rc;
     *count = (uint32_t)n;
@@ -398,6 +414,7 @@ static int load_until(hp_hpm *hpm, uint32_t index)
         if (hpm->loaded == (1u << 30) - 1)
             return hp_fail(HP_ELIMIT, "%s: more than 2^30-1 traces", hpm->map.path);
         hpm->start[++hpm->loaded] = hpm->nframes;
+        release_behind(&hpm->map, &hpm->released, hpm->parse_off); /* parsed for good */
     }
     return HP_OK;
 }
