@@ -65,6 +65,16 @@ static inline uint64_t hp_event_advance_us(const hp_raw_event *ev)
     return ev->sec * HP_USEC_PER_SEC + ev->usec;
 }
 
+/* Relative time saturates here (2^62 us, 146,000 years): only a damaged
+ * stream gets there, and then it must not wrap round to a small time. */
+#define HP_TIME_LIMIT_US (1ull << 62)
+
+/* t + b, saturated at HP_TIME_LIMIT_US. */
+static inline uint64_t hp_time_add(uint64_t t, uint64_t b)
+{
+    return b > HP_TIME_LIMIT_US || t > HP_TIME_LIMIT_US - b ? HP_TIME_LIMIT_US : t + b;
+}
+
 /* The run of consecutive valid events that salvage reading resumes at. */
 #define HP_RESYNC_RUN 16
 

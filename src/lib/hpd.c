@@ -125,7 +125,7 @@ int hp_hpd_next(hp_hpd *hpd, hp_event *ev)
         int64_t delta = (raw.word & HP_EV_NEGATIVE) ? -mag + (int64_t)raw.usec
                                                     : sat_add(mag, (int64_t)raw.usec);
         hpd->signed_us = sat_add(hpd->signed_us, delta);
-        hpd->relative_us += hp_event_advance_us(&raw);
+        hpd->relative_us = hp_time_add(hpd->relative_us, hp_event_advance_us(&raw));
         uint64_t size = raw.size > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : raw.size;
         int is_free = (raw.word & HP_EV_FREE) != 0;
         ev->timestamp = hp_hpm_initial_time(hpd->hpm) + (double)hpd->signed_us * 1e-6;

@@ -13,21 +13,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     fuzz_write(".hpm", hpm, nm);
     fuzz_write(".hpd", hpd, nd);
     int salvage = n > 2 && (data[n - 1] & 1);
-    /* at most about 10,000 snapshots: a delta of years is one varint away */
+    /* The reference costs snapshots x traces: keep that under about 2
+     * million (a delta of years is one varint away, and the .hpm can list
+     * thousands of traces) by choosing the interval, 10 ms at the least. */
     uint64_t interval_ms = 10;
+    uint32_t ntraces = 0;
     hp_hpd *it;
     hp_read_options ro = {1, NULL, NULL};
-    if (hp_hpd_open(&it, fuzz_base(), NULL, &ro) == HP_OK) {
+    if (hp_count_traces(fuzz_base(), &ntraces) == HP_OK &&
+        hp_hpd_open(&it, fuzz_base(), NULL, &ro) == HP_OK) {
         hp_event ev;
         while (hp_hpd_next(it, &ev) == 1)
             ;
         hp_hpd_stats st;
         hp_hpd_get_stats(it, &st);
         hp_hpd_close(it);
-        if (st.duration > 100.0)
-            interval_ms = (uint64_t)(st.duration / 10.0) + 1; /* ms for 10,000 */
         if (st.duration > 1e12)
             return 0; /* beyond any interval the API takes */
+        double max_snapshots = 2e6 / ((double)ntraces + 1);
+        double ms = st.duration * 1000.0 / (max_snapshots > 10 ? max_snapshots : 10);
+        if (ms > (double)interval_ms)
+            interval_ms = (uint64_t)ms + 1;
     }
     uint8_t *ref = NULL;
     size_t ref_len = 0;

@@ -330,8 +330,12 @@ int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, 
     ref_event *ev = malloc((n + 1) * sizeof *ev);
     uint64_t now = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!(raw[i].word & TU_NEGATIVE))
-            now += raw[i].sec * 1000000 + raw[i].usec;
+        /* the clock saturates at 2^62 us, as docs/DESIGN.md decides */
+        if (!(raw[i].word & TU_NEGATIVE)) {
+            const uint64_t limit = 1ull << 62;
+            uint64_t adv = raw[i].sec > limit / 1000000 ? limit : raw[i].sec * 1000000 + raw[i].usec;
+            now = adv > limit - now ? limit : now + adv;
+        }
         int64_t s = tu_exact_scale(hpm, raw[i].size);
         ev[i] = (ref_event){now, raw[i].word & TU_TRACE_MASK, (raw[i].word & TU_FREE) ? -s : s};
     }
