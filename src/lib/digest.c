@@ -285,11 +285,13 @@ static int emit(const engine *e, chunk *c, hp_live_state *st, uint64_t repeat)
 }
 
 /* Applies the chunk's events from c->pos, emitting each boundary it passes;
- * returns early (to be resumed) once its output passes OUT_PAUSE_BYTES. */
+ * returns early (to be resumed) once its output passes OUT_PAUSE_BYTES.
+ * Events after the chunk's last boundary are not applied: no snapshot of
+ * this chunk holds them, and the global state gets them from the totals. */
 static void emit_run(const engine *e, chunk *c, hp_live_state *st)
 {
-    uint64_t I = e->interval_us;
-    for (; c->pos < c->n; c->pos++) {
+    uint64_t I = e->interval_us, t_last = c->t0 + c->t[c->n - 1];
+    for (; c->pos < c->n && c->next_boundary < t_last; c->pos++) {
         uint64_t t = c->t0 + c->t[c->pos];
         if (t > c->next_boundary) {
             uint64_t last_k = (t - 1) / I; /* every k with k*I < t */
