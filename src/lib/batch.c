@@ -9,7 +9,6 @@
 #include "mapfile.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
