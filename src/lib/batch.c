@@ -6,6 +6,7 @@
  * several profiles at once on a pool of threads, each digest with its own
  * OpenMP team, largest profiles first. */
 #include "error.h"
+#include "hpc_format.h"
 #include "mapfile.h"
 
 #include <dirent.h>
@@ -280,7 +281,7 @@ int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interv
         double p;
         fresh = hp_hpc_open_path(&h, hpc) == HP_OK && hp_hpc_format(h) == 2 &&
                 hp_hpc_recorded_params(h, &ms, &p) == 0 &&
-                ms == (uint64_t)llround(interval * 1000.0) && p == precision;
+                ms == hp_interval_ms(interval) && p == precision;
         hp_hpc_close(h);
     } else {
         fresh = 0; /* v1 cannot record the precision: always redone */

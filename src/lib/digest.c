@@ -608,7 +608,7 @@ static int check_params(double time_interval, double precision, const hp_make_op
                        ZSTD_maxCLevel());
     if (o->frame_bytes > HP_MAX_FRAME_CONTENT / 2)
         return hp_fail(HP_EINVAL, "invalid frame size %zu", o->frame_bytes);
-    *interval_ms = (uint64_t)llround(time_interval * 1000.0);
+    *interval_ms = hp_interval_ms(time_interval);
     return HP_OK;
 }
 

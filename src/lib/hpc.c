@@ -313,12 +313,8 @@ int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *pre
     if (ZSTD_isError(z) || slot - z < 8 + HP_PARAMS_SIZE)
         return 1;
     const uint8_t *p = d + z;
-    if (hp_le32(p) != HP_SKIPPABLE_PAD_MAGIC || hp_le32(p + 4) < HP_PARAMS_SIZE ||
-        memcmp(p + 8, HP_PARAMS_TAG, 8) != 0 || p[16] != 1)
+    if (hp_le32(p) != HP_SKIPPABLE_PAD_MAGIC)
         return 1;
-    uint64_t bits = hp_le64(p + 25);
-    *interval_ms = hp_le64(p + 17);
-    memcpy(precision, &bits, sizeof *precision);
-    return 0;
+    return hp_params_decode(p + 8, hp_le32(p + 4), interval_ms, precision);
 }
 

@@ -1,6 +1,7 @@
 #include "hpc_format.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int hp_hpc_header_decode(const uint8_t *p, size_t len, hp_hpc_header *h, size_t *used)
 {
@@ -135,4 +136,26 @@ int hp_hpc_snapshot_decode(const uint8_t *p, const uint8_t *end, hp_entry **entr
     }
     *count = (size_t)n;
     return HP_OK;
+}
+
+static const char params_tag[8] = {'h', 'p', 'c', 'p', 'a', 'r', 'a', 'm'};
+
+void hp_params_encode(uint8_t *p, uint64_t interval_ms, double precision)
+{
+    uint64_t bits;
+    memcpy(&bits, &precision, sizeof bits);
+    memcpy(p, params_tag, 8);
+    p[8] = 1;
+    hp_put_le64(p + 9, interval_ms);
+    hp_put_le64(p + 17, bits);
+}
+
+int hp_params_decode(const uint8_t *p, size_t len, uint64_t *interval_ms, double *precision)
+{
+    if (len < HP_PARAMS_SIZE || memcmp(p, params_tag, 8) != 0 || p[8] != 1)
+        return 1;
+    uint64_t bits = hp_le64(p + 17);
+    *interval_ms = hp_le64(p + 9);
+    memcpy(precision, &bits, sizeof *precision);
+    return 0;
 }

@@ -6,6 +6,8 @@
 #include "bytes.h"
 #include "heapprof.h"
 
+#include <math.h>
+
 #define HP_HPC_VERSION 1
 #define HP_SNAPSHOT_MAGIC 0x5379a0bdu
 #define HP_INDEX_MAGIC 0xab935776u
@@ -17,11 +19,25 @@
 #define HP_SKIPPABLE_PAD_MAGIC 0x184D2A50u
 #define HP_SEEKABLE_MAGIC 0x8F92EAB1u
 #define HP_SEEK_FOOTER 9
-/* The digest parameters, recorded in v2's header padding frame: the tag,
- * a version byte, interval_ms (LE64), precision (the LE64 bits of a double). */
-#define HP_PARAMS_TAG "hpcparam"
+/* The digest parameters, recorded in v2's header padding frame: the tag
+ * "hpcparam", a version byte (1), interval_ms (LE64), precision (the LE64
+ * bits of a double). */
 #define HP_PARAMS_SIZE (8 + 1 + 8 + 8)
 #define HP_MAX_FRAME_CONTENT (1u << 30)
+
+/* The interval in whole milliseconds, as the header stores it: the API's
+ * seconds rounded to the nearest ms. */
+static inline uint64_t hp_interval_ms(double seconds)
+{
+    return (uint64_t)llround(seconds * 1000.0);
+}
+
+/* Writes the parameter record (HP_PARAMS_SIZE bytes) at p. */
+void hp_params_encode(uint8_t *p, uint64_t interval_ms, double precision);
+
+/* Reads a parameter record from [p, p + len); returns 0, or 1 when there is
+ * none (too short, another tag or version). */
+int hp_params_decode(const uint8_t *p, size_t len, uint64_t *interval_ms, double *precision);
 
 typedef struct hp_hpc_header {
     uint64_t sec, nsec, interval_ms, index_offset;

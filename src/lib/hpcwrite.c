@@ -309,13 +309,8 @@ static int finish_v2(hp_hpc_writer *w)
     memcpy(slot, f->packed.p, z);
     hp_put_le32(slot + z, HP_SKIPPABLE_PAD_MAGIC);
     hp_put_le32(slot + z + 4, (uint32_t)(w->header_slot - z - 8));
-    uint8_t *rec = slot + z + 8; /* the parameters, for --skip-up-to-date */
-    uint64_t pbits;
-    memcpy(&pbits, &w->p.precision, sizeof pbits);
-    memcpy(rec, HP_PARAMS_TAG, 8);
-    rec[8] = 1;
-    hp_put_le64(rec + 9, w->hdr.interval_ms);
-    hp_put_le64(rec + 17, pbits);
+    /* the parameters, for --skip-up-to-date */
+    hp_params_encode(slot + z + 8, w->hdr.interval_ms, w->p.precision);
     HP_TRY(hp_outfile_pwrite(&w->out, slot, w->header_slot, 0));
 
     /* the seek table: a skippable frame (zstd contrib/seekable_format) */
