@@ -228,8 +228,7 @@ static int chunk_totals(chunk *c, hp_live_state *st)
 {
     for (size_t i = 0; i < c->n; i++) {
         uint32_t tr = c->tr[i];
-        /* wrapping, as hp_live_add(): only damaged data gets near 2^63 */
-        st->acc[tr] = (int64_t)((uint64_t)st->acc[tr] + (uint64_t)c->dl[i]);
+        st->acc[tr] = hp_wrap_add(st->acc[tr], c->dl[i]);
         if (!st->dirty[tr]) {
             st->dirty[tr] = 1;
             st->dirty_list[st->ndirty++] = tr;

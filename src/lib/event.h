@@ -53,21 +53,21 @@ static inline int hp_event_decode(const uint8_t *p, const uint8_t *end, uint32_t
     return (int)(q + n - p);
 }
 
+/* Relative time saturates here (2^62 us, 146,000 years): only a damaged
+ * stream gets there, and then it must not wrap round to a small time. */
+#define HP_TIME_LIMIT_US (1ull << 62)
+
 /* How far the relative clock moves for this event, in microseconds: the
- * delta when positive, 0 when the wall clock stepped back. Saturates rather
- * than wrapping on absurd (damaged) values. */
+ * delta when positive, 0 when the wall clock stepped back; at most
+ * HP_TIME_LIMIT_US. */
 static inline uint64_t hp_event_advance_us(const hp_raw_event *ev)
 {
     if (ev->word & HP_EV_NEGATIVE)
         return 0;
-    if (ev->sec > UINT64_MAX / HP_USEC_PER_SEC - 1)
-        return UINT64_MAX / 2;
+    if (ev->sec >= HP_TIME_LIMIT_US / HP_USEC_PER_SEC)
+        return HP_TIME_LIMIT_US;
     return ev->sec * HP_USEC_PER_SEC + ev->usec;
 }
-
-/* Relative time saturates here (2^62 us, 146,000 years): only a damaged
- * stream gets there, and then it must not wrap round to a small time. */
-#define HP_TIME_LIMIT_US (1ull << 62)
 
 /* t + b, saturated at HP_TIME_LIMIT_US. */
 static inline uint64_t hp_time_add(uint64_t t, uint64_t b)

@@ -40,12 +40,18 @@ void hp_live_copy(hp_live_state *st, const hp_live_state *src);
  * hp_live_encode() too). */
 void hp_live_sort(hp_live_state *st);
 
-/* Adds `delta` bytes to a trace. Wrapping arithmetic: only a damaged stream
- * can reach 2^63 bytes, and that must not be undefined behaviour. */
+/* a + b with wrapping: live-byte counters only reach 2^63 in a damaged
+ * stream, and that must not be undefined behaviour. */
+static inline int64_t hp_wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+/* Adds `delta` bytes to a trace (hp_wrap_add). */
 static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
 {
     int64_t old = st->live[trace];
-    int64_t now = (int64_t)((uint64_t)old + (uint64_t)delta);
+    int64_t now = hp_wrap_add(old, delta);
     st->live[trace] = now;
     st->nneg += (size_t)(now < 0) - (size_t)(old < 0);
     if (!st->dirty[trace]) {
