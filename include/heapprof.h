@@ -145,6 +145,11 @@ const char *hp_hpm_file_name(const hp_hpm *hpm, uint32_t file_id);
  * source file when it can be (cached per trace and per file). */
 int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, size_t *depth);
 
+/* The filebase a user means by NAME, NAME.hpm, NAME.hpd or NAME.hpc: the
+ * path without that extension, in a new string (free it), or NULL when out
+ * of memory. */
+char *hp_filebase_of(const char *path);
+
 /* Counts the traces of FILEBASE.hpm without opening a handle. */
 int hp_count_traces(const char *filebase, uint32_t *count);
 

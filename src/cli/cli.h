@@ -54,8 +54,6 @@ int cli_lib_error(int rc);
 /* Prints a warning line on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A filebase from NAME, NAME.hpm, NAME.hpd or NAME.hpc (a new string). */
-char *cli_filebase(const char *arg);
 
 /* Strict number parsing; return 0 or -1. */
 int cli_parse_double(const char *s, double *out);

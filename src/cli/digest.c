@@ -220,7 +220,7 @@ int cmd_digest(int argc, char **argv)
     int show = !quiet && isatty(STDERR_FILENO);
     int status;
     if (o.output) { /* one profile to a chosen path */
-        char *fb = cli_filebase(argv[optind]);
+        char *fb = hp_filebase_of(argv[optind]);
         if (!fb)
             return cli_error(EXIT_DATA, "out of memory");
         hp_make_report r;

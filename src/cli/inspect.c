@@ -61,7 +61,7 @@ static int parse_args(const char *cmd, const char *usage, const char *help, int 
     }
     if (optind >= argc || (!first_extra && optind + 1 < argc))
         return cli_usage_error(cmd, usage);
-    a->filebase = cli_filebase(argv[optind]);
+    a->filebase = hp_filebase_of(argv[optind]);
     if (!a->filebase)
         return cli_error(EXIT_DATA, "out of memory");
     if (first_extra)

@@ -63,7 +63,7 @@ int cmd_tune(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("tune", "one FILEBASE expected");
-    char *fb = cli_filebase(argv[optind]);
+    char *fb = hp_filebase_of(argv[optind]);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
     hp_tune_point pts[16];

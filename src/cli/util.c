@@ -35,17 +35,6 @@ int cli_lib_error(int rc)
     return cli_error(rc == HP_EINVAL ? EXIT_USAGE : EXIT_DATA, "%s", *msg ? msg : hp_strerror(rc));
 }
 
-char *cli_filebase(const char *arg)
-{
-    char *s = strdup(arg);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    if (n > 4 && (!strcmp(s + n - 4, ".hpm") || !strcmp(s + n - 4, ".hpd") || !strcmp(s + n - 4, ".hpc")))
-        s[n - 4] = '\0';
-    return s;
-}
-
 int cli_parse_double(const char *s, double *out)
 {
     char *end;

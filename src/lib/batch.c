@@ -67,8 +67,9 @@ static int add_item(hp_batch *b, const char *filebase)
         if (!strcmp(b->v[i].filebase, filebase))
             return HP_OK; /* named twice: digested once */
     uint64_t hpm = 0, hpd = 0;
-    if (!file_size(filebase, ".hpm", &hpm) || !file_size(filebase, ".hpd", &hpd)) {
-        char *missing = hp_path_join(filebase, file_size(filebase, ".hpm", &hpm) ? ".hpd" : ".hpm");
+    int has_hpm = file_size(filebase, ".hpm", &hpm), has_hpd = file_size(filebase, ".hpd", &hpd);
+    if (!has_hpm || !has_hpd) {
+        char *missing = hp_path_join(filebase, has_hpm ? ".hpd" : ".hpm");
         int rc = hp_fail(HP_EIO, "%s: cannot open: No such file", missing ? missing : filebase);
         free(missing);
         return rc;
@@ -168,11 +169,9 @@ int hp_batch_add(hp_batch *b, const char *path, int recursive)
         free(dir);
         return rc;
     }
-    char *fb = strdup(path);
+    char *fb = hp_filebase_of(path);
     if (!fb)
         return hp_fail(HP_ENOMEM, "out of memory");
-    if (ends_with(fb, ".hpm") || ends_with(fb, ".hpd") || ends_with(fb, ".hpc"))
-        fb[strlen(fb) - 4] = '\0';
     int rc = add_item(b, fb);
     free(fb);
     return rc;

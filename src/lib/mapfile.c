@@ -21,6 +21,16 @@ char *hp_path_join(const char *filebase, const char *ext)
     return s;
 }
 
+char *hp_filebase_of(const char *path)
+{
+    char *s = strdup(path);
+    size_t n = s ? strlen(s) : 0;
+    if (n > 4 && (!strcmp(s + n - 4, ".hpm") || !strcmp(s + n - 4, ".hpd") ||
+                  !strcmp(s + n - 4, ".hpc")))
+        s[n - 4] = '\0';
+    return s;
+}
+
 int hp_map_open(hp_map *map, const char *path)
 {
     memset(map, 0, sizeof *map);
