@@ -388,6 +388,7 @@ typedef struct hp_batch_result {
     uint64_t input_bytes, events, snapshots, output_bytes;
     double seconds;
     int threads;         /* OpenMP threads of its digest */
+    const hp_make_report *report; /* the digest's report when status == 0, else NULL */
 } hp_batch_result;
 
 /* Called once per profile as it finishes, one call at a time (from the

@@ -30,6 +30,22 @@ int cli_parse_shard(const char *s, unsigned *k, unsigned *n)
     return 0;
 }
 
+/* Prints the warnings of a finished digest and, with `verbose`, its report. */
+void cli_digest_done(const char *fb, const hp_make_report *r, int verbose)
+{
+    if (r->skips)
+        cli_warn("%s.hpd: salvaged: skipped %" PRIu64 " damaged stretches (%" PRIu64
+                 " bytes), the first at offset %" PRIu64,
+                 fb, r->skips, r->skipped_bytes, r->first_skip_offset);
+    if (r->truncated_bytes)
+        cli_warn("%s.hpd: partial final event (%" PRIu64 " bytes) ignored", fb, r->truncated_bytes);
+    if (r->negative_snapshots)
+        cli_warn("%s: %" PRIu64 " snapshots left out traces with negative live bytes", fb,
+                 r->negative_snapshots);
+    if (verbose)
+        hp_print_report(stderr, fb, r);
+}
+
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void json_str(FILE *f, const char *s)
 {
@@ -90,10 +106,10 @@ static void on_result(void *arg, const hp_batch_result *r, size_t done, size_t t
         fputc('\r', stderr);
     if (r->status < 0)
         fprintf(stderr, "heapprof: %s\n", r->error);
+    else if (r->report) /* the same warnings and -v report as a single digest */
+        cli_digest_done(r->filebase, r->report, c->b->verbose);
     else if (c->b->verbose)
-        fprintf(stderr, "%s: %s in %.3f s (%" PRIu64 " events, %d threads)\n", r->filebase,
-                r->status == 1 ? "up to date, skipped" : "digested", r->seconds, r->events,
-                r->threads);
+        fprintf(stderr, "%s: up to date, skipped\n", r->filebase);
     if (c->report)
         cli_json_result(c->report, r);
     if (c->b->show) {
@@ -111,7 +127,7 @@ static void on_result(void *arg, const hp_batch_result *r, size_t done, size_t t
 /* One profile: the single digest path, with its byte-level progress. */
 static int run_single(cli_batch *b, const char *fb, uint64_t bytes, FILE *report)
 {
-    hp_batch_result r = {fb, 0, "", bytes, 0, 0, 0, 0, b->make.threads};
+    hp_batch_result r = {fb, 0, "", bytes, 0, 0, 0, 0, b->make.threads, NULL};
     hp_batch_summary s = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -37,6 +37,10 @@ typedef struct cli_batch {
 } cli_batch;
 int cli_digest_batch(cli_batch *b, int nargs, char **args);
 
+/* After a digest: warnings for what it skipped or left out, and with
+ * `verbose` its report (hp_print_report). */
+void cli_digest_done(const char *fb, const hp_make_report *r, int verbose);
+
 /* The JSON lines of --report: one per profile, then the summary. */
 void cli_json_result(FILE *f, const hp_batch_result *r);
 void cli_json_summary(FILE *f, size_t profiles, const hp_batch_summary *s);

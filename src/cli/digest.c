@@ -104,19 +104,8 @@ static int digest_one(const char *fb, double interval, double precision, hp_make
     int rc = hp_hpc_make_ex(fb, interval, precision, o);
     if (show)
         fputc('\n', stderr);
-    if (rc < 0)
-        return rc;
-    if (r->skips)
-        cli_warn("%s.hpd: salvaged: skipped %" PRIu64 " damaged stretches (%" PRIu64
-                 " bytes), the first at offset %" PRIu64,
-                 fb, r->skips, r->skipped_bytes, r->first_skip_offset);
-    if (r->truncated_bytes)
-        cli_warn("%s.hpd: partial final event (%" PRIu64 " bytes) ignored", fb, r->truncated_bytes);
-    if (r->negative_snapshots)
-        cli_warn("%s: %" PRIu64 " snapshots left out traces with negative live bytes", fb,
-                 r->negative_snapshots);
-    if (verbose)
-        hp_print_report(stderr, fb, r);
+    if (rc == HP_OK)
+        cli_digest_done(fb, r, verbose);
     return rc;
 }
 

@@ -315,15 +315,15 @@ static void run_one(runner *r, size_t i)
 {
     const hp_batch_options *o = r->o;
     const item *it = &r->b->v[i];
-    hp_batch_result res = {it->filebase, 0, "", it->bytes, 0, 0, 0, 0, r->threads_per_job};
+    hp_batch_result res = {it->filebase, 0, "", it->bytes, 0, 0, 0, 0, r->threads_per_job, NULL};
     char msg[1024] = "";
+    hp_make_report rep; /* lives until the callback has seen it */
     double t0 = now_s();
     if (o->skip_up_to_date &&
         hp_hpc_is_up_to_date(it->filebase, NULL, o->interval, o->precision, o->make.format)) {
         res.status = 1;
     } else {
         hp_make_options m = o->make;
-        hp_make_report rep;
         m.threads = r->threads_per_job;
         m.output = NULL;
         m.report = &rep;
@@ -336,6 +336,7 @@ static void run_one(runner *r, size_t i)
             res.events = rep.events;
             res.snapshots = rep.snapshots;
             res.output_bytes = rep.output_bytes;
+            res.report = &rep;
         }
     }
     res.seconds = now_s() - t0;

@@ -132,7 +132,7 @@ static void digest(const job *j, const char *fb, uint64_t bytes, wire_result *w)
 static void account(FILE *report, const wire_result *w, hp_batch_summary *s)
 {
     hp_batch_result r = {w->filebase, w->status, w->error, w->input_bytes, w->events,
-                         w->snapshots, w->output_bytes, w->seconds, w->threads};
+                         w->snapshots, w->output_bytes, w->seconds, w->threads, NULL};
     if (w->status < 0) {
         s->failed++;
         fprintf(stderr, "heapprof-mpi: %s\n", w->error);

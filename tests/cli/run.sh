@@ -221,6 +221,8 @@ json_ok "$T/r6.json" $KEYS && ok || bad "report with a failure is not valid JSON
 grep '"status": "failed"' "$T/r6.json" | grep -q 'bad.hpd: offset [0-9]*: invalid event' && ok || bad "report lacks the failure's reason"
 [ -e "$B/p1.hpc" ] && [ -e "$B/p2.hpc" ] && [ -e "$B/p3.hpc" ] && [ ! -e "$B/bad.hpc" ] && ok || bad "keep-going: the others must complete"
 has "$T/err" "bad.hpd: offset"
+# --salvage in a batch: the damaged profile is digested, with the same warning as alone
+check run 0 "$HEAPPROF" digest -q -i 0.5 --salvage --jobs 2 "$B" && check has "$T/err" "bad.hpd: salvaged: skipped 2 damaged stretches"
 # without --keep-going, nothing starts after the failure (bad is the smallest: last)
 rm -f "$B"/*.hpc
 check run 1 "$HEAPPROF" digest -q -i 0.5 --jobs 1 --report "$T/r7.json" "$B" "$B/bad"
