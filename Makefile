@@ -9,7 +9,9 @@
 #   make bench           benchmarks (docs/PERFORMANCE.md); not part of test
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang)
 #   make mpi             heapprof-mpi, where Open MPI is installed
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local    (make uninstall PREFIX=... removes it)
+#   make deps            install what is missing (apt-get); only `deps`,
+#                        `test` and `demo` ever install anything
 #   make CC=clang
 
 CC       ?= cc
@@ -27,17 +29,29 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-poi
 endif
 comma    := ,
 
-WARN      := -Wall -Wextra
-ALLCFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -fopenmp -fPIC -pthread \
-             -D_GNU_SOURCE -Iinclude -Isrc/lib \
+# the version, from the public header: the soname is libheapprof.so.MAJOR
+VERSION  := $(shell sed -n 's/^\#define HP_VERSION_STRING "\(.*\)"/\1/p' include/heapprof.h)
+MAJOR    := $(firstword $(subst ., ,$(VERSION)))
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
+             -Wundef -Wpointer-arith -Wformat=2
+BASEFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -pthread -D_GNU_SOURCE -Iinclude
+# the library: its own headers, OpenMP, and only heapprof.h's symbols exported
+LIBCFLAGS := $(BASEFLAGS) -fopenmp -fvisibility=hidden -Isrc/lib \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# the CLI and the MPI driver see the public header alone
+CLICFLAGS := $(BASEFLAGS)
+# tests and benchmarks may look inside
+TESTCFLAGS := $(LIBCFLAGS) -Itests/unit
 LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd) -lm
 ALLLDFLAGS := $(SANFLAGS) -fopenmp -pthread $(LDFLAGS)
 
 LIB_SRC  := $(wildcard src/lib/*.c)
-CLI_SRC  := $(wildcard src/cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# the CLI: its commands, and the parts heapprof-mpi shares with it
+CLI_COMMON_OBJ := $(patsubst %,$(BUILD)/obj/src/cli/%.o,options util report digest_opts)
+CLI_CMD_OBJ    := $(patsubst %,$(BUILD)/obj/src/cli/%.o,main digest inspect tune)
+CLI_OBJ  := $(CLI_COMMON_OBJ) $(CLI_CMD_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -49,27 +63,37 @@ CLI      := $(BUILD)/heapprof
 GEN      := $(BUILD)/hpgen
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all deps test check unit-test cli-test mpi mpi-test fuzz fuzz-smoke demo bench install clean
+.PHONY: all deps test check unit-test abi-test cli-test mpi mpi-test fuzz fuzz-smoke demo bench install \
+        uninstall clean
 # test objects are intermediate files; keep them so reruns do not rebuild
 .SECONDARY:
 all: $(STATIC) $(SHARED) $(CLI) $(GEN)
 
-# Installs missing -dev packages once (scripts/install-deps.sh).
+# Installs missing packages (scripts/install-deps.sh): `make deps`, and
+# `make test` and `make demo` first. A plain `make` never installs anything.
 deps: $(DEPS_OK)
 $(DEPS_OK): scripts/install-deps.sh
 	@./scripts/install-deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+$(BUILD)/obj/src/lib/%.o: src/lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(LIBCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CLICFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(SHARED): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libheapprof.so.0 $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libheapprof.so.$(MAJOR) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) $(ALLLDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
@@ -85,6 +109,10 @@ unit-test: $(UNIT_BIN) $(GEN)
 	@set -e; for t in $(UNIT_BIN); do \
 	    echo "== $$t"; HP_TEST_DATA=tests/data HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./$$t; done
 
+# only what heapprof.h declares is exported from the shared library
+abi-test: $(SHARED)
+	@./tests/abi.sh $(SHARED)
+
 cli-test: $(CLI) $(GEN)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh
 
@@ -92,9 +120,9 @@ cli-test: $(CLI) $(GEN)
 # installed (Debian: libopenmpi-dev openmpi-bin); skipped elsewhere.
 MPICC    ?= mpicc
 MPI_BIN  := $(BUILD)/heapprof-mpi
-CLI_LIB_OBJ := $(filter-out %/main.o %/digest.o %/inspect.o %/tune.o,$(CLI_OBJ))
-$(MPI_BIN): src/mpi/main.c $(CLI_LIB_OBJ) $(STATIC)
-	OMPI_CC=$(CC) $(MPICC) $(ALLCFLAGS) -Isrc/cli -o $@ $< $(CLI_LIB_OBJ) $(STATIC) $(ALLLDFLAGS) $(LIBS)
+$(MPI_BIN): src/mpi/main.c $(CLI_COMMON_OBJ) $(STATIC)
+	OMPI_CC=$(CC) $(MPICC) $(CLICFLAGS) -Isrc/cli -o $@ $< $(CLI_COMMON_OBJ) $(STATIC) \
+	    $(ALLLDFLAGS) $(LIBS)
 mpi:
 	@if command -v $(MPICC) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(MPI_BIN); \
 	else echo "mpi: $(MPICC) not found (apt-get install libopenmpi-dev openmpi-bin)"; fi
@@ -104,9 +132,10 @@ mpi-test: mpi $(CLI) $(GEN)
 	else echo "mpi-test: skipped (Open MPI is not installed)"; fi
 
 # check: the suite once, as built (plain, or with SANITIZE=...)
-check: deps
+check:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
+	@$(MAKE) --no-print-directory abi-test
 	@$(MAKE) --no-print-directory cli-test
 	@$(MAKE) --no-print-directory mpi-test
 
@@ -126,13 +155,13 @@ demo: deps
 	@./scripts/demo.sh $(CLI)
 
 BENCH_BIN := $(BUILD)/baseline $(BUILD)/randread $(BUILD)/membw
-bench: deps
+bench:
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@./scripts/bench.sh $(BUILD)
 
 # the baseline is built plainly, as anyone would: no OpenMP, no library
 $(BUILD)/baseline: bench/baseline.c
-	$(CC) -std=c11 -O2 -g -Wall -Wextra -o $@ $<
+	$(CC) -std=c11 -O2 -g $(WARN) -o $@ $<
 
 $(BUILD)/randread: $(BUILD)/obj/bench/randread.o $(STATIC)
 	$(CC) $(ALLLDFLAGS) -o $@ $< $(STATIC) $(LIBS)
@@ -146,14 +175,14 @@ FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 1800
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS := hpm hpd hpc digest
-FUZZ_CFLAGS  := -std=c11 -Wall -Wextra -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=all -fopenmp=libgomp -pthread -D_GNU_SOURCE \
                 -Iinclude -Isrc/lib -Itests/unit -Itests/fuzz $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/tests/unit/testutil.o
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_RUN     := -rss_limit_mb=2048 -timeout=20 -max_len=4096 -print_final_stats=1
 
-$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_OK)
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -186,15 +215,28 @@ fuzz-smoke:
 	             echo "fuzz_$$t failed: the input is in tests/fuzz/findings/"; exit 1; }; \
 	    grep -E "^Done" $(FUZZ_BUILD)/$$t.log; rm -rf $$work; done; fi
 
+# The header, both libraries (libheapprof.so.VERSION, with the soname and
+# the development links), pkg-config, the CLI, heapprof-mpi where `make mpi`
+# built it, and the man page. Python goes through pip (README).
+INSTALLED := include/heapprof.h lib/libheapprof.a lib/libheapprof.so.$(VERSION) \
+             lib/libheapprof.so.$(MAJOR) lib/libheapprof.so lib/pkgconfig/heapprof.pc \
+             bin/heapprof bin/heapprof-mpi share/man/man1/heapprof.1
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 include/heapprof.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libheapprof.so.0
-	ln -sf libheapprof.so.0 $(DESTDIR)$(PREFIX)/lib/libheapprof.so
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libheapprof.so.$(VERSION)
+	ln -sf libheapprof.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libheapprof.so.$(MAJOR)
+	ln -sf libheapprof.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libheapprof.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define HP_VERSION_STRING "\(.*\)"/\1/p' include/heapprof.h)|' \
+	if [ -x $(MPI_BIN) ]; then install -m 755 $(MPI_BIN) $(DESTDIR)$(PREFIX)/bin/; fi
+	install -m 644 docs/heapprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|' \
 	    heapprof.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heapprof.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 clean:
 	rm -rf build

@@ -13,12 +13,25 @@
  * Conventions, used by every function below:
  *   - Handles are opaque and created by hp_X_open(hp_X **out, ...), released
  *     by hp_X_close() (which accepts NULL).
- *   - Functions that can fail return 0 (HP_OK) on success or a negative
- *     hp_error code. hp_strerror() names the code; hp_last_error() gives a
- *     one-line message with detail (file, byte offset, reason) for the most
- *     recent failure on the calling thread.
+ *   - Return values follow one rule:
+ *       HP_OK (0)            done;
+ *       a negative hp_error  failed: hp_strerror() names the code and
+ *                            hp_last_error() gives a one-line message with
+ *                            detail (file, byte offset, reason) for the most
+ *                            recent failure on the calling thread;
+ *       a positive hp_status done, with an outcome other than the usual one
+ *                            (no such trace, the end of the events, nothing
+ *                            recorded, skipped). Each hp_status value has one
+ *                            meaning wherever it is returned.
+ *     Predicates (hp_..._is_...()) return 1 or 0 and cannot fail; accessors
+ *     of an open handle return the value itself.
+ *   - Options structs begin with `unsigned version`: initialise them with
+ *     their HP_..._INIT macro or hp_..._init() function, then set fields,
+ *     so that a program built against this header keeps working when later
+ *     versions add fields. A NULL options pointer means the defaults.
  *   - A handle may be used by one thread at a time. Different handles are
  *     independent. hp_hpc_make() uses OpenMP threads internally.
+ *   - Only what this header declares is exported from libheapprof.
  */
 #ifndef HEAPPROF_H
 #define HEAPPROF_H
@@ -32,9 +45,33 @@ extern "C" {
 #endif
 
 #define HP_VERSION_MAJOR 0
-#define HP_VERSION_MINOR 2
+#define HP_VERSION_MINOR 3
 #define HP_VERSION_PATCH 0
-#define HP_VERSION_STRING "0.2.0"
+#define HP_VERSION_STRING "0.3.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as hp_version_number() returns it;
+ * the shared library's soname is libheapprof.so.MAJOR. */
+#define HP_VERSION_NUMBER (HP_VERSION_MAJOR * 10000 + HP_VERSION_MINOR * 100 + HP_VERSION_PATCH)
+
+/* Marks what libheapprof exports; everything else is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HP_API __attribute__((visibility("default")))
+#else
+#define HP_API
+#endif
+
+/* ------------------------------------------------------------------------
+ * Limits, shared by the library, the CLI and every driver
+ * ---------------------------------------------------------------------- */
+
+/* The most sampling ranges an .hpm may have (real files have 1 to 3). */
+#define HP_MAX_RANGES 64
+
+/* The shortest and longest digest interval, seconds. */
+#define HP_MIN_INTERVAL 0.001
+#define HP_MAX_INTERVAL 1e9
+
+/* The most threads a digest or a batch accepts. */
+#define HP_MAX_THREADS 4096
 
 /* ------------------------------------------------------------------------
  * Errors
@@ -52,19 +89,25 @@ typedef enum hp_error {
     HP_ELIMIT = -8,     /* a value in a file exceeds a sanity limit */
 } hp_error;
 
-/* Returned (not an error) by lookups of trace index 0 or an unknown index. */
-#define HP_NO_TRACE 1
+/* The positive, non-error outcomes (see "Return values" above). */
+typedef enum hp_status {
+    HP_NO_TRACE = 1,      /* a trace lookup: index 0, or past the last trace */
+    HP_END = 2,           /* an iterator: no more items */
+    HP_NOT_RECORDED = 3,  /* the file does not record what was asked */
+    HP_SKIPPED = 4,       /* a batch profile whose .hpc is up to date */
+} hp_status;
 
-/* The library version, "MAJOR.MINOR.PATCH". */
-const char *hp_version(void);
+/* The library version, "MAJOR.MINOR.PATCH", and as HP_VERSION_NUMBER. */
+HP_API const char *hp_version(void);
+HP_API unsigned hp_version_number(void);
 
 /* A short, static description of an hp_error code. */
-const char *hp_strerror(int code);
+HP_API const char *hp_strerror(int code);
 
 /* The detailed message of the last failure on this thread: one line naming
  * the file and, for format errors, the byte offset and the reason. Never
  * NULL; "" when nothing has failed yet. Valid until the next failing call. */
-const char *hp_last_error(void);
+HP_API const char *hp_last_error(void);
 
 /* ------------------------------------------------------------------------
  * HPM: metadata (start time, sampling ranges, traces)
@@ -95,63 +138,63 @@ typedef struct hp_source_frame {
 } hp_source_frame;
 
 /* Opens FILEBASE.hpm and reads its header. Traces are loaded lazily. */
-int hp_hpm_open(hp_hpm **out, const char *filebase);
+HP_API int hp_hpm_open(hp_hpm **out, const char *filebase);
 
 /* Releases the handle and everything it returned. */
-void hp_hpm_close(hp_hpm *hpm);
+HP_API void hp_hpm_close(hp_hpm *hpm);
 
 /* Profiler start time, seconds since the epoch. */
-double hp_hpm_initial_time(const hp_hpm *hpm);
+HP_API double hp_hpm_initial_time(const hp_hpm *hpm);
 
 /* Profiler start time exactly as stored. */
-void hp_hpm_initial_timespec(const hp_hpm *hpm, uint64_t *sec, uint64_t *nsec);
+HP_API void hp_hpm_initial_timespec(const hp_hpm *hpm, uint64_t *sec, uint64_t *nsec);
 
 /* The sampling ranges, sorted by max_bytes; *count receives their number. */
-const hp_range *hp_hpm_sampling_ranges(const hp_hpm *hpm, size_t *count);
+HP_API const hp_range *hp_hpm_sampling_ranges(const hp_hpm *hpm, size_t *count);
 
 /* Replaces the stored sampling ranges by "every allocation recorded": every
  * scale factor becomes 1. For profiles whose sampler did not sample (see
  * docs/FORMATS.md, "Sampling that did not happen"). */
-void hp_hpm_override_sampling(hp_hpm *hpm);
+HP_API void hp_hpm_override_sampling(hp_hpm *hpm);
 
 /* Nonzero when the stored ranges request sampling (some probability < 1). */
-int hp_hpm_is_sampled(const hp_hpm *hpm);
+HP_API int hp_hpm_is_sampled(const hp_hpm *hpm);
 
 /* The factor by which an event of |size| bytes is scaled: 1/p for the range
  * that holds it, 0 when p == 0, 1 beyond every range. */
-double hp_hpm_scale_factor(const hp_hpm *hpm, int64_t size);
+HP_API double hp_hpm_scale_factor(const hp_hpm *hpm, int64_t size);
 
 /* The scaled size as the digest computes it: llrint(|size| * (1/p)) with the
  * sign of size, 0 when p == 0, size itself beyond every range. */
-int64_t hp_hpm_scaled_size(const hp_hpm *hpm, int64_t size);
+HP_API int64_t hp_hpm_scaled_size(const hp_hpm *hpm, int64_t size);
 
 /* Counts the traces without keeping them (a scan of the file). A trailing
  * partial trace is not counted. */
-int hp_hpm_num_traces(hp_hpm *hpm, uint32_t *count);
+HP_API int hp_hpm_num_traces(hp_hpm *hpm, uint32_t *count);
 
 /* Loads every trace, so later lookups are O(1). Memory is proportional to the
  * number of frames plus the distinct file names, not to the file size. */
-int hp_hpm_warm_raw_trace_cache(hp_hpm *hpm);
+HP_API int hp_hpm_warm_raw_trace_cache(hp_hpm *hpm);
 
 /* The frames of trace `index`, outermost first. Returns 0 and sets *frames
  * and *depth, HP_NO_TRACE for index 0 or an index past the last trace, or a
  * negative error. The array lives as long as the handle. */
-int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_t *depth);
+HP_API int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_t *depth);
 
 /* The name of an interned file (see hp_frame), or NULL for an unknown id. */
-const char *hp_hpm_file_name(const hp_hpm *hpm, uint32_t file_id);
+HP_API const char *hp_hpm_file_name(const hp_hpm *hpm, uint32_t file_id);
 
 /* Like hp_hpm_raw_trace() with each frame's source line, read from the
  * source file when it can be (cached per trace and per file). */
-int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, size_t *depth);
+HP_API int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, size_t *depth);
 
 /* The filebase a user means by NAME, NAME.hpm, NAME.hpd or NAME.hpc: the
  * path without that extension, in a new string (free it), or NULL when out
  * of memory. */
-char *hp_filebase_of(const char *path);
+HP_API char *hp_filebase_of(const char *path);
 
 /* Counts the traces of FILEBASE.hpm without opening a handle. */
-int hp_count_traces(const char *filebase, uint32_t *count);
+HP_API int hp_count_traces(const char *filebase, uint32_t *count);
 
 /* ------------------------------------------------------------------------
  * HPD: the event log
@@ -176,22 +219,34 @@ typedef enum hp_damage_reason {
 } hp_damage_reason;
 
 /* A short description of a damage reason ("usec >= 1000000", ...). */
-const char *hp_damage_reason_str(int reason);
+HP_API const char *hp_damage_reason_str(int reason);
 
 /* A stretch of bytes skipped by salvage reading. */
 typedef struct hp_skip {
+    const char *path;  /* the .hpd */
     uint64_t offset;   /* where the first invalid event starts */
     uint64_t length;   /* bytes skipped */
     int reason;        /* hp_damage_reason of the first invalid event */
 } hp_skip;
 
+/* Told of every stretch that salvage reading skips, by the HPD reader and by
+ * digests alike. */
 typedef void (*hp_skip_fn)(void *ctx, const hp_skip *skip);
 
+#define HP_READ_OPTIONS_VERSION 1
+
 typedef struct hp_read_options {
+    unsigned version;     /* HP_READ_OPTIONS_VERSION */
     int salvage;          /* skip damaged stretches instead of failing */
     hp_skip_fn on_skip;   /* called for every skipped stretch (may be NULL) */
     void *ctx;            /* passed to on_skip */
 } hp_read_options;
+
+#define HP_READ_OPTIONS_INIT { .version = HP_READ_OPTIONS_VERSION }
+
+/* Initialises *opts as HP_READ_OPTIONS_INIT does. Returns HP_EINVAL for a
+ * version this library does not know. */
+HP_API int hp_read_options_init(hp_read_options *opts, unsigned version);
 
 /* Counts gathered while reading. */
 typedef struct hp_hpd_stats {
@@ -208,17 +263,18 @@ typedef struct hp_hpd_stats {
 /* Opens FILEBASE.hpd. `hpm` supplies the start time, the sampling ranges and
  * the trace count used for validation; when NULL, FILEBASE.hpm is opened and
  * owned by the reader. `opts` may be NULL (strict reading). */
-int hp_hpd_open(hp_hpd **out, const char *filebase, hp_hpm *hpm, const hp_read_options *opts);
+HP_API int hp_hpd_open(hp_hpd **out, const char *filebase, hp_hpm *hpm, const hp_read_options *opts);
 
-/* Reads the next event. Returns 1 and fills *ev, 0 at the end of the events,
- * or a negative error (HP_EFORMAT for an invalid event in strict mode). A
- * partial final event ends the iteration; stats.truncated_bytes reports it. */
-int hp_hpd_next(hp_hpd *hpd, hp_event *ev);
+/* Reads the next event. Returns HP_OK and fills *ev, HP_END after the last
+ * event, or a negative error (HP_EFORMAT for an invalid event in strict
+ * mode). A partial final event ends the iteration; stats.truncated_bytes
+ * reports it. */
+HP_API int hp_hpd_next(hp_hpd *hpd, hp_event *ev);
 
-/* The counts so far (complete once hp_hpd_next() returned 0). */
-void hp_hpd_get_stats(const hp_hpd *hpd, hp_hpd_stats *stats);
+/* The counts so far (complete once hp_hpd_next() returned HP_END). */
+HP_API void hp_hpd_get_stats(const hp_hpd *hpd, hp_hpd_stats *stats);
 
-void hp_hpd_close(hp_hpd *hpd);
+HP_API void hp_hpd_close(hp_hpd *hpd);
 
 /* ------------------------------------------------------------------------
  * HPC: the digest
@@ -238,38 +294,38 @@ typedef struct hp_snapshot {
 } hp_snapshot;
 
 /* Opens FILEBASE.hpc (format v1 or v2, told apart by its first bytes). */
-int hp_hpc_open(hp_hpc **out, const char *filebase);
+HP_API int hp_hpc_open(hp_hpc **out, const char *filebase);
 
 /* Opens a .hpc file by its path. */
-int hp_hpc_open_path(hp_hpc **out, const char *path);
+HP_API int hp_hpc_open_path(hp_hpc **out, const char *path);
 
-void hp_hpc_close(hp_hpc *hpc);
+HP_API void hp_hpc_close(hp_hpc *hpc);
 
 /* 1 or 2. */
-int hp_hpc_format(const hp_hpc *hpc);
+HP_API int hp_hpc_format(const hp_hpc *hpc);
 
 /* The number of snapshots. */
-size_t hp_hpc_length(const hp_hpc *hpc);
+HP_API size_t hp_hpc_length(const hp_hpc *hpc);
 
 /* The interval between snapshots, seconds. */
-double hp_hpc_time_interval(const hp_hpc *hpc);
+HP_API double hp_hpc_time_interval(const hp_hpc *hpc);
 
 /* The start time of the profile, seconds since the epoch, and exactly. */
-double hp_hpc_initial_time(const hp_hpc *hpc);
-void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *nsec);
+HP_API double hp_hpc_initial_time(const hp_hpc *hpc);
+HP_API void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *nsec);
 
 /* Reads snapshot k. Only what snapshot k needs is read (for v2: at most one
  * data frame, cached). The entries stay valid until the next call on hpc. */
-int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out);
+HP_API int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out);
 
 /* The sum of snapshot k's entries. */
-int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total);
+HP_API int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total);
 
 /* The digest parameters a v2 file records (heapprof-c writes them into the
  * padding frame after its header frame): the interval in milliseconds and
- * the precision. Returns 0, or 1 when the file records none (v1 files, v2
- * files from other writers). */
-int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision);
+ * the precision. Returns HP_OK, or HP_NOT_RECORDED when the file records
+ * none (v1 files, v2 files from other writers). */
+HP_API int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision);
 
 /* ------------------------------------------------------------------------
  * Digesting: HPC.make
@@ -281,7 +337,8 @@ typedef enum hp_format { HP_FORMAT_V2 = 0, HP_FORMAT_V1 = 1 } hp_format;
  * thread, between waves of work. */
 typedef void (*hp_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
-/* Per-phase timings and counts of one digest, filled by hp_hpc_make_ex(). */
+/* Per-phase timings and counts of one digest, filled by hp_hpc_make_ex().
+ * The phases are those of docs/DESIGN.md, in the order they run. */
 typedef struct hp_make_report {
     uint64_t events, hpd_bytes, snapshots, output_bytes, v1_bytes;
     uint64_t skips, skipped_bytes, first_skip_offset;
@@ -289,11 +346,21 @@ typedef struct hp_make_report {
     uint64_t negative_snapshots;   /* snapshots that left out negative traces */
     uint64_t resyncs_failed;       /* chunk splits that needed the fallback */
     double profile_seconds;        /* relative time of the last event */
-    double t_split, t_bin, t_reduce, t_compress, t_write, t_total; /* seconds */
+    double t_resync;               /* seconds: speculative chunk starts */
+    double t_decode;               /* decoding events into chunk arrays */
+    double t_settle;               /* verifying the chain, placing chunks in time */
+    double t_totals;               /* per-chunk sums per trace */
+    double t_emit;                 /* live states, order, cutoff, records */
+    double t_compress;             /* zstd frames (v2) */
+    double t_write;                /* records, index and file */
+    double t_total;                /* the whole digest, wall clock */
     int threads;
 } hp_make_report;
 
+#define HP_MAKE_OPTIONS_VERSION 1
+
 typedef struct hp_make_options {
+    unsigned version;          /* HP_MAKE_OPTIONS_VERSION */
     int threads;               /* 0: OMP_NUM_THREADS, else every core */
     hp_format format;          /* HP_FORMAT_V2 (default) or HP_FORMAT_V1 */
     int level;                 /* zstd level; 0: HP_DEFAULT_LEVEL */
@@ -316,96 +383,122 @@ typedef struct hp_make_options {
  * v2 at 1/8 of v1 on the benchmark profile (docs/PERFORMANCE.md). */
 #define HP_DEFAULT_LEVEL 5
 
-/* Fills *opts with the defaults (all zero but format v2, HP_DEFAULT_LEVEL). */
-void hp_make_options_init(hp_make_options *opts);
+#define HP_MAKE_OPTIONS_INIT                                                   \
+    { .version = HP_MAKE_OPTIONS_VERSION, .format = HP_FORMAT_V2, .level = HP_DEFAULT_LEVEL }
+
+/* Initialises *opts as HP_MAKE_OPTIONS_INIT does (every other field zero).
+ * Returns HP_EINVAL for a version this library does not know. */
+HP_API int hp_make_options_init(hp_make_options *opts, unsigned version);
 
 /* heapprof's HPC.make: digests FILEBASE.hpm + FILEBASE.hpd into FILEBASE.hpc
  * (format v2) with snapshots every `time_interval` seconds (rounded to whole
- * milliseconds, at least 1 ms) and precision in [0, 1). With `verbose`, the
- * phase timings are printed on stderr. The output appears atomically: on any
- * failure no file is left and an existing .hpc is untouched. */
-int hp_hpc_make(const char *filebase, double time_interval, double precision, int verbose);
+ * milliseconds, HP_MIN_INTERVAL to HP_MAX_INTERVAL) and precision in
+ * [0, 1). With `verbose`, the phase timings are printed on stderr. The
+ * output appears atomically: on any failure no file is left and an existing
+ * .hpc is untouched. */
+HP_API int hp_hpc_make(const char *filebase, double time_interval, double precision, int verbose);
 
 /* The same with options (NULL: defaults). */
-int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
+HP_API int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
                    const hp_make_options *opts);
 
 /* Prints a report (events, MB/s, phase timings, compression) in the form
  * the CLI's `digest -v` uses. */
-void hp_print_report(FILE *f, const char *filebase, const hp_make_report *report);
+HP_API void hp_print_report(FILE *f, const char *filebase, const hp_make_report *report);
 
 /* ------------------------------------------------------------------------
  * Batches: many profiles, on one machine or many
+ *
+ * Every digest the CLI and the MPI driver run, a lone profile included, goes
+ * through hp_batch_run(): the up-to-date check, the digest, the result and
+ * the bookkeeping live in one place.
  * ---------------------------------------------------------------------- */
 
 typedef struct hp_batch hp_batch;
 
-int hp_batch_new(hp_batch **out);
-void hp_batch_free(hp_batch *b);
+HP_API int hp_batch_new(hp_batch **out);
+HP_API void hp_batch_free(hp_batch *b);
 
 /* Adds profiles: a filebase, a NAME.hpm, NAME.hpd or NAME.hpc path, or a
  * directory, which adds every filebase in it that has both a .hpm and a .hpd
  * (names starting with '.' are skipped; with `recursive`, subdirectories
  * too). A profile named twice is added once. A filebase missing either file
  * is an error (HP_EIO). */
-int hp_batch_add(hp_batch *b, const char *path, int recursive);
+HP_API int hp_batch_add(hp_batch *b, const char *path, int recursive);
 
 /* The profiles, their filebases and input sizes (.hpm + .hpd bytes). */
-size_t hp_batch_count(const hp_batch *b);
-const char *hp_batch_filebase(const hp_batch *b, size_t i);
-uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i);
+HP_API size_t hp_batch_count(const hp_batch *b);
+HP_API const char *hp_batch_filebase(const hp_batch *b, size_t i);
+HP_API uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i);
 
 /* Orders the profiles largest first (equal sizes by name). */
-void hp_batch_sort(hp_batch *b);
+HP_API void hp_batch_sort(hp_batch *b);
 
 /* Keeps only shard k of n (0 <= k < n): the profiles, largest first, are
  * dealt one by one to the shard with the fewest bytes so far (the lowest
  * index on ties). The same list gives the same partition in every process,
  * the n shards together hold every profile exactly once, and their sizes
  * differ by at most the largest profile. */
-int hp_batch_shard(hp_batch *b, unsigned k, unsigned n);
+HP_API int hp_batch_shard(hp_batch *b, unsigned k, unsigned n);
 
 /* Splits `threads` (0: every core) between profiles: with `jobs` > 0, that
  * many profiles at once; with 0, automatic: a digest keeps about one thread
  * busy per 64 MiB of input, so the median profile's size decides the
  * threads per profile and the rest go to running profiles side by side.
  * Never more jobs than profiles or threads. */
-void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out,
+HP_API void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out,
                    int *threads_per_job);
 
 /* Whether `output` (NULL: FILEBASE.hpc) is newer than FILEBASE.hpm and .hpd
  * and was made by heapprof-c with the same interval (in whole ms),
  * precision and format. Only v2 records its parameters, so with
- * HP_FORMAT_V1 the answer is always no. Returns 1 or 0. */
-int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interval,
+ * HP_FORMAT_V1 the answer is always no. */
+HP_API int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interval,
                          double precision, hp_format format);
 
 /* The outcome of one profile of a batch. */
 typedef struct hp_batch_result {
+    size_t index;        /* the profile's place in the batch */
     const char *filebase;
-    int status;          /* 0 digested, 1 skipped (up to date), < 0 hp_error */
+    int status;          /* HP_OK digested, HP_SKIPPED up to date, < 0 hp_error */
     const char *error;   /* the one-line message when status < 0, else "" */
     uint64_t input_bytes, events, snapshots, output_bytes;
     double seconds;
     int threads;         /* OpenMP threads of its digest */
-    const hp_make_report *report; /* the digest's report when status == 0, else NULL */
+    const hp_make_report *report; /* the digest's report when status == HP_OK, else NULL */
 } hp_batch_result;
 
-/* Called once per profile as it finishes, one call at a time (from the
- * batch's worker threads); `done` of `total` have finished. */
+/* Called once per profile as it finishes; `done` of `total` have finished. */
 typedef void (*hp_batch_fn)(void *ctx, const hp_batch_result *r, size_t done, size_t total);
 
+/* Called as a profile's digest advances: `done` of its `total` .hpd bytes. */
+typedef void (*hp_batch_progress_fn)(void *ctx, size_t index, uint64_t done, uint64_t total);
+
+#define HP_BATCH_OPTIONS_VERSION 1
+
 typedef struct hp_batch_options {
+    unsigned version;            /* HP_BATCH_OPTIONS_VERSION */
     double interval, precision;  /* as hp_hpc_make() */
-    hp_make_options make;        /* threads: the total for the batch (0: every
-                                    core); output must be NULL; progress,
-                                    report and limit_bytes are ignored */
+    const hp_make_options *make; /* NULL: defaults. threads is the total for
+                                    the batch (0: every core); output only
+                                    for a batch of one profile; progress,
+                                    report and limit_bytes are ignored
+                                    (on_progress and on_result report) */
     int jobs;                    /* profiles at once; 0: hp_batch_plan() */
     int skip_up_to_date;         /* skip what hp_hpc_is_up_to_date() says */
     int keep_going;              /* go on after a failure; else start no more */
     hp_batch_fn on_result;       /* may be NULL */
-    void *ctx;
+    void *ctx;                   /* passed to on_result and on_progress */
+    hp_batch_progress_fn on_progress; /* may be NULL */
 } hp_batch_options;
+
+#define HP_BATCH_OPTIONS_INIT                                                  \
+    { .version = HP_BATCH_OPTIONS_VERSION, .interval = 60, .precision = 0.01 }
+
+/* Initialises *opts as HP_BATCH_OPTIONS_INIT does: heapprof's defaults,
+ * 60 s and 0.01, and everything else zero. Returns HP_EINVAL for a version
+ * this library does not know. */
+HP_API int hp_batch_options_init(hp_batch_options *opts, unsigned version);
 
 typedef struct hp_batch_summary {
     size_t digested, skipped, failed, not_run;
@@ -414,11 +507,18 @@ typedef struct hp_batch_summary {
     int jobs, threads_per_job;
 } hp_batch_summary;
 
-/* Digests every profile of the batch into FILEBASE.hpc, largest first,
- * `jobs` at a time. Returns 0 when none failed, else the first failure's
- * code (hp_last_error() counts the failures; each result has its message),
- * HP_ECANCELED when make.cancel stopped it. `summary` may be NULL. */
-int hp_batch_run(hp_batch *b, const hp_batch_options *opts, hp_batch_summary *summary);
+/* Counts one finished profile into a summary, as hp_batch_run() does for
+ * each: digested, skipped or failed, with its bytes and events. For drivers
+ * that gather results themselves (heapprof-mpi's rank 0). */
+HP_API void hp_batch_summary_add(hp_batch_summary *summary, const hp_batch_result *r);
+
+/* Digests every profile of the batch into FILEBASE.hpc (or make->output),
+ * largest first, `jobs` at a time. The callbacks (on_result, on_progress,
+ * make->on_skip) are called from the batch's worker threads, one call at a
+ * time. Returns HP_OK when none failed, else the first failure's code
+ * (hp_last_error() counts the failures; each result has its message),
+ * HP_ECANCELED when make->cancel stopped it. `summary` may be NULL. */
+HP_API int hp_batch_run(hp_batch *b, const hp_batch_options *opts, hp_batch_summary *summary);
 
 /* ------------------------------------------------------------------------
  * Tuning: a thread count from measurements
@@ -435,7 +535,7 @@ typedef struct hp_tune_point {
  * scratch file with 1, 2, 4, ... threads up to max_threads (which is always
  * measured), filling up to `cap` points; *recommended is the fewest threads
  * that reach 90% of the best throughput. */
-int hp_tune(const char *filebase, double interval, double precision, int max_threads,
+HP_API int hp_tune(const char *filebase, double interval, double precision, int max_threads,
             uint64_t slice_bytes, hp_tune_point *points, size_t cap, size_t *npoints,
             int *recommended);
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the build and test dependencies that are missing, with apt-get.
-# Run by `make test` / `make demo` / `make` on first use; safe to run again.
+# Run by `make deps`, `make test` and `make demo`; safe to run again.
 set -e
 need=""
 have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
@@ -12,6 +12,9 @@ have_pc cmocka || need="$need libcmocka-dev"
 command -v zstd >/dev/null 2>&1 || need="$need zstd"
 command -v python3 >/dev/null 2>&1 || need="$need python3" # the CLI tests check JSON reports
 [ -x /usr/bin/time ] || need="$need time" # make bench: peak RSS
+# heapprof-mpi is built and tested where Open MPI is installed
+command -v mpicc >/dev/null 2>&1 || need="$need libopenmpi-dev"
+command -v mpirun >/dev/null 2>&1 || need="$need openmpi-bin"
 # libgomp ships with gcc; check that OpenMP links.
 if command -v cc >/dev/null 2>&1; then
     echo 'int main(void){return 0;}' > /tmp/hp-omp-$$.c

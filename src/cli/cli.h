@@ -1,20 +1,17 @@
-/* cli.h - what the commands of the `heapprof` CLI share.
+/* cli.h - what the commands of the `heapprof` CLI, and heapprof-mpi, share.
  *
- * Exit status: 0 success, 1 a data or I/O error, 2 a usage error. Every
- * error is one line on stderr: "heapprof: <message>". */
+ * The CLI is built on include/heapprof.h alone (it is compiled with
+ * -Iinclude only). Exit status: 0 success, 1 a data or I/O error, 2 a usage
+ * error. Every error is one line on stderr: "heapprof: <message>". */
 #ifndef HP_CLI_H
 #define HP_CLI_H
 
 #include "heapprof.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
-#include <stdint.h>
-
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
-
-/* Room for per-range counters: the library accepts at most 64 ranges. */
-#define HP_MAX_RANGES_CLI 65
 
 int cmd_info(int argc, char **argv);
 int cmd_traces(int argc, char **argv);
@@ -24,31 +21,12 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 
-/* `digest` for many profiles (src/cli/batch.c). */
-typedef struct cli_batch {
-    double interval, precision;
-    hp_make_options make;
-    int recursive, jobs, skip_up_to_date, keep_going, show, verbose;
-    unsigned shard_k, shard_n;   /* shard_n == 0: no sharding */
-    const char *report;          /* JSON lines, or NULL */
-    /* the single-profile digest, with its progress bar and -v report */
-    int (*one)(const char *fb, double interval, double precision, hp_make_options *o, int show,
-               int verbose, hp_make_report *r);
-} cli_batch;
-int cli_digest_batch(cli_batch *b, int nargs, char **args);
+/* ---- messages (util.c) ------------------------------------------------------ */
 
-/* After a digest: warnings for what it skipped or left out, and with
- * `verbose` its report (hp_print_report). */
-void cli_digest_done(const char *fb, const hp_make_report *r, int verbose);
+/* The name messages begin with: "heapprof", or "heapprof-mpi". */
+extern const char *cli_progname;
 
-/* The JSON lines of --report: one per profile, then the summary. */
-void cli_json_result(FILE *f, const hp_batch_result *r);
-void cli_json_summary(FILE *f, size_t profiles, const hp_batch_summary *s);
-
-/* "K/N" with 0 <= K < N; returns 0 or -1. */
-int cli_parse_shard(const char *s, unsigned *k, unsigned *n);
-
-/* Prints "heapprof: <formatted>" on stderr; returns `status`. */
+/* Prints "<cli_progname>: <formatted>" on stderr; returns `status`. */
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reports the library's last error; returns EXIT_DATA (or EXIT_USAGE for
@@ -58,25 +36,80 @@ int cli_lib_error(int rc);
 /* Prints a warning line on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The hp_skip_fn of every command that reads a .hpd with --salvage: one
+ * warning line per skipped stretch. */
+void cli_skip_warning(void *ctx, const hp_skip *skip);
+
+/* After a digest: warnings for what it skipped or left out, and with
+ * `verbose` its report (hp_print_report). */
+void cli_digest_done(const char *fb, const hp_make_report *r, int verbose);
+
+/* Whether the .hpm's stored sampling looks ineffective (see docs/FORMATS.md,
+ * "Sampling that did not happen"): the least-sampled range holds most
+ * events. Counts are events per range, ranges+1 of them. */
+int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *counts);
+
+/* Monotonic seconds, for progress and durations. */
+double cli_now(void);
+
+/* ---- options (options.c) ----------------------------------------------------- */
 
 /* Strict number parsing; return 0 or -1. */
 int cli_parse_double(const char *s, double *out);
 int cli_parse_u64(const char *s, uint64_t *out);
 int cli_parse_int(const char *s, int lo, int hi, int *out);
 
-/* A digest interval (seconds, at least 0.001) and precision ([0, 1)), with
- * the usage error of `cmd` when invalid: return -1 when valid, else the
- * exit status. */
+/* A digest interval (seconds, HP_MIN_INTERVAL to HP_MAX_INTERVAL) and
+ * precision ([0, 1)), with the usage error of `cmd` when invalid: return -1
+ * when valid, else the exit status. */
 int cli_opt_interval(const char *cmd, const char *s, double *out);
 int cli_opt_precision(const char *cmd, const char *s, double *out);
 
-/* Standard handling of a getopt_long result that is not an option of the
- * command: returns the exit status to use, or -1 to go on. */
+/* Standard handling of arguments that do not fit the command: returns the
+ * exit status to use. */
 int cli_usage_error(const char *cmd, const char *usage);
 
-/* Whether the .hpm's stored sampling looks ineffective (see docs/FORMATS.md,
- * "Sampling that did not happen"): the least-sampled range holds most
- * events. Counts are events per range, ranges+1 of them. */
-int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *counts);
+/* How the user named the option getopt_long() just returned as `c` (an
+ * unknown one '?', one missing its value ':', or a known one the command
+ * does not take), for messages: "--name" (a known one by its long name), or "-x". */
+struct option;
+const char *cli_option_name(int c, const struct option *longopts, char *const *argv, char *buf,
+                            size_t n);
+
+/* The usage error for such an option of `cmd`; returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int c, const struct option *longopts, char *const *argv);
+
+/* ---- the digest options, shared by `digest` and heapprof-mpi (digest_opts.c) */
+
+typedef struct cli_digest_opts {
+    hp_make_options make;
+    hp_batch_options batch;    /* interval, precision, jobs, skip_up_to_date,
+                                  keep_going; batch.make points at make */
+    int recursive, quiet, verbose;
+    unsigned shard_k, shard_n; /* shard_n == 0: no sharding */
+    const char *report;        /* JSON lines, or NULL */
+    char **profiles;           /* what to digest, from the command line */
+    int nprofiles;
+} cli_digest_opts;
+
+/* Options only `digest` takes (heapprof-mpi refuses them). */
+#define CLI_DIGEST_LOCAL 1u
+
+/* Parses the options of `cmd` (argv[0] is the command; messages begin with
+ * "cmd: ", or with nothing when cmd is NULL), with CLI_DIGEST_LOCAL for
+ * `digest`'s own. --help prints "usage: <usage>" and `help`. Returns -1 to
+ * go on, else the exit status. */
+int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, const char *usage,
+                     const char *help, cli_digest_opts *o);
+
+/* The batch the options name: the profiles expanded, then the shard kept
+ * (or all of them, largest first). Returns -1 and sets *out, else the exit
+ * status after printing the error. */
+int cli_digest_expand(const char *cmd, const cli_digest_opts *o, hp_batch **out);
+
+/* ---- the JSON lines of --report (report.c) ---------------------------------- */
+
+void cli_json_result(FILE *f, const hp_batch_result *r);
+void cli_json_summary(FILE *f, size_t profiles, const hp_batch_summary *s);
 
 #endif

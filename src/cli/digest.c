@@ -1,13 +1,13 @@
-/* digest.c - `heapprof digest`: HPC.make for one or more profiles. */
+/* digest.c - `heapprof digest`: HPC.make for one profile or many, through
+ * the library's batch runner (hp_batch_run), with a progress line, the
+ * warnings and -v report of each digest, and the JSON --report. */
 #include "cli.h"
 
-#include <getopt.h>
-#include <inttypes.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static volatile int cancel_flag;
@@ -20,9 +20,9 @@ static void on_signal(int sig)
 }
 
 static const char usage_line[] =
-    "[-i SECONDS] [-p PRECISION] [-j THREADS] [--jobs N] [--format v1|v2] [--level N]\n"
-    "                       [-o OUTPUT] [-r] [--skip-up-to-date] [--keep-going] [--report FILE]\n"
-    "                       [--shard K/N] [--salvage] [-q] [-v] PROFILE...";
+    "heapprof digest [-i SECONDS] [-p PRECISION] [-j THREADS] [--jobs N] [--format v1|v2]\n"
+    "                       [--level N] [-o OUTPUT] [-r] [--skip-up-to-date] [--keep-going]\n"
+    "                       [--report FILE] [--shard K/N] [--salvage] [-q] [-v] PROFILE...";
 
 static const char help_text[] =
     "Digests FILEBASE.hpm + FILEBASE.hpd into FILEBASE.hpc: the live bytes per\n"
@@ -55,178 +55,147 @@ static const char help_text[] =
     "The output appears atomically: on an error or interruption no file is left\n"
     "behind and an existing .hpc is untouched. Profiles are digested largest first.\n";
 
-typedef struct progress_state {
-    const char *name;
-    struct timespec start;
-} progress_state;
+/* What the progress line and the results need while the batch runs. The
+ * runner calls back one call at a time, so nothing here needs a lock. */
+typedef struct run_state {
+    const cli_digest_opts *o;
+    const hp_batch *b;
+    FILE *report;
+    int show;                  /* a progress line on the terminal */
+    double start, last_shown;
+    uint64_t total_bytes;      /* .hpm + .hpd of every profile */
+    uint64_t finished_bytes;   /* of the profiles done */
+    double *partial;           /* per profile: its share done, 0..1 */
+    size_t finished;
+} run_state;
 
-static double since(const struct timespec *t0)
+static void clear_line(const run_state *s)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+    if (s->show)
+        fputs("\r\033[K", stderr);
 }
 
-static void show_progress(void *ctx, uint64_t done, uint64_t total)
+/* One profile: a bar in bytes. Several: profiles done and bytes across the
+ * running ones. */
+static void show_progress(run_state *s, int force)
 {
-    progress_state *p = ctx;
-    double el = since(&p->start), rate = el > 0 ? (double)done / el : 0;
-    double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    int width = 30, fill = total ? (int)((double)done / (double)total * width) : width;
-    fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %8.1f MB/s ETA %4.0fs", p->name, fill,
-            "##############################", width - fill, "",
-            total ? 100.0 * (double)done / (double)total : 100.0, rate / 1e6, eta);
+    double now = cli_now(), el = now - s->start;
+    if (!s->show || (!force && now - s->last_shown < 0.1))
+        return;
+    s->last_shown = now;
+    size_t n = hp_batch_count(s->b);
+    double done = (double)s->finished_bytes;
+    for (size_t i = 0; i < n; i++)
+        done += s->partial[i] * (double)hp_batch_input_bytes(s->b, i);
+    double total = (double)s->total_bytes, rate = el > 0 ? done / el : 0;
+    double eta = rate > 0 ? (total - done) / rate : 0;
+    clear_line(s);
+    if (n == 1) {
+        int width = 30, fill = total > 0 ? (int)(done / total * width) : width;
+        fprintf(stderr, "%s [%.*s%*s] %5.1f%% %8.1f MB/s ETA %4.0fs", hp_batch_filebase(s->b, 0),
+                fill, "##############################", width - fill, "",
+                total > 0 ? 100.0 * done / total : 100.0, rate / 1e6, eta);
+    } else {
+        fprintf(stderr, "[%zu/%zu profiles] %.1f of %.1f MB, %.1f MB/s, ETA %.0fs", s->finished, n,
+                done / 1e6, total / 1e6, rate / 1e6, eta);
+    }
     fflush(stderr);
 }
 
-static void report_skip(void *ctx, const hp_skip *s)
+static void on_progress(void *ctx, size_t index, uint64_t done, uint64_t total)
 {
-    cli_warn("%s.hpd: offset %" PRIu64 ": skipped %" PRIu64 " bytes of damaged events (%s)",
-             (const char *)ctx, s->offset, s->length, hp_damage_reason_str(s->reason));
+    run_state *s = ctx;
+    s->partial[index] = total ? (double)done / (double)total : 1.0;
+    show_progress(s, 0);
 }
 
-enum {
-    OPT_FORMAT = 256, OPT_LEVEL, OPT_SALVAGE, OPT_OVERRIDE, OPT_CHUNK, OPT_JOBS, OPT_SKIP,
-    OPT_KEEP, OPT_REPORT, OPT_SHARD
-};
-
-/* The single-profile path: a progress bar in bytes and -v's phase report. */
-static int digest_one(const char *fb, double interval, double precision, hp_make_options *o,
-                      int show, int verbose, hp_make_report *r)
+static void on_result(void *ctx, const hp_batch_result *r, size_t done, size_t total)
 {
-    progress_state ps = {fb, {0, 0}};
-    clock_gettime(CLOCK_MONOTONIC, &ps.start);
-    o->report = r;
-    o->progress = show ? show_progress : NULL;
-    o->progress_ctx = &ps;
-    o->on_skip = report_skip;
-    o->skip_ctx = (void *)fb;
-    int rc = hp_hpc_make_ex(fb, interval, precision, o);
-    if (show)
+    run_state *s = ctx;
+    (void)total;
+    s->finished = done;
+    s->finished_bytes += r->input_bytes;
+    s->partial[r->index] = 0;
+    clear_line(s);
+    if (r->status < 0)
+        cli_error(EXIT_DATA, "%s", r->error);
+    else if (r->report) /* the same warnings and -v report for every profile */
+        cli_digest_done(r->filebase, r->report, s->o->verbose);
+    else if (s->o->verbose)
+        fprintf(stderr, "%s: up to date, skipped\n", r->filebase);
+    if (s->report)
+        cli_json_result(s->report, r);
+    show_progress(s, 1);
+}
+
+/* Runs the batch; returns the exit status. */
+static int run(const cli_digest_opts *o, hp_batch *b, FILE *report)
+{
+    size_t n = hp_batch_count(b);
+    run_state s = {
+        .o = o,
+        .b = b,
+        .report = report,
+        .show = !o->quiet && isatty(STDERR_FILENO),
+        .start = cli_now(),
+        .partial = calloc(n, sizeof *s.partial),
+    };
+    if (!s.partial)
+        return cli_error(EXIT_DATA, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        s.total_bytes += hp_batch_input_bytes(b, i);
+    hp_batch_options bo = o->batch;
+    bo.on_result = on_result;
+    bo.on_progress = on_progress;
+    bo.ctx = &s;
+    hp_batch_summary sum;
+    int rc = hp_batch_run(b, &bo, &sum);
+    if (s.show)
         fputc('\n', stderr);
-    if (rc == HP_OK)
-        cli_digest_done(fb, r, verbose);
-    return rc;
+    free(s.partial);
+    if (report)
+        cli_json_summary(report, n, &sum);
+    if (rc == HP_EINVAL)
+        return cli_lib_error(rc);
+    if (n > 1 && (o->verbose || rc < 0))
+        fprintf(stderr,
+                "heapprof: %zu profiles: %zu digested, %zu up to date, %zu failed, %zu not run"
+                " (%d at once, %d threads each, %.1f s)\n",
+                n, sum.digested, sum.skipped, sum.failed, sum.not_run, sum.jobs,
+                sum.threads_per_job, sum.seconds);
+    return rc == HP_OK ? EXIT_OK : EXIT_DATA;
 }
 
 int cmd_digest(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"interval", required_argument, NULL, 'i'},
-        {"precision", required_argument, NULL, 'p'},
-        {"threads", required_argument, NULL, 'j'},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"level", required_argument, NULL, OPT_LEVEL},
-        {"output", required_argument, NULL, 'o'},
-        {"salvage", no_argument, NULL, OPT_SALVAGE},
-        {"override-sampling", no_argument, NULL, OPT_OVERRIDE},
-        {"chunk-bytes", required_argument, NULL, OPT_CHUNK},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"jobs", required_argument, NULL, OPT_JOBS},
-        {"recursive", no_argument, NULL, 'r'},
-        {"skip-up-to-date", no_argument, NULL, OPT_SKIP},
-        {"keep-going", no_argument, NULL, OPT_KEEP},
-        {"report", required_argument, NULL, OPT_REPORT},
-        {"shard", required_argument, NULL, OPT_SHARD},
-        {NULL, 0, NULL, 0}};
-    cli_batch batch = {0};
-    double interval = 60, precision = 0.01;
-    int quiet = 0, verbose = 0;
-    uint64_t chunk = 0;
-    hp_make_options o;
-    hp_make_options_init(&o);
-    opterr = 0;
-    int c, st;
-    while ((c = getopt_long(argc, argv, "hi:p:j:o:qvr", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            printf("usage: heapprof digest %s\n\n%s", usage_line, help_text);
-            return EXIT_OK;
-        case 'i':
-            if ((st = cli_opt_interval("digest", optarg, &interval)) >= 0)
-                return st;
-            break;
-        case 'p':
-            if ((st = cli_opt_precision("digest", optarg, &precision)) >= 0)
-                return st;
-            break;
-        case 'j':
-            if (cli_parse_int(optarg, 1, 4096, &o.threads) < 0)
-                return cli_error(EXIT_USAGE, "digest: invalid thread count '%s' (1..4096)", optarg);
-            break;
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "v1"))
-                o.format = HP_FORMAT_V1;
-            else if (!strcmp(optarg, "v2"))
-                o.format = HP_FORMAT_V2;
-            else
-                return cli_error(EXIT_USAGE, "digest: invalid format '%s' (v1 or v2)", optarg);
-            break;
-        case OPT_LEVEL:
-            if (cli_parse_int(optarg, -131072, 22, &o.level) < 0 || o.level == 0)
-                return cli_error(EXIT_USAGE, "digest: invalid zstd level '%s'", optarg);
-            break;
-        case 'o': o.output = optarg; break;
-        case OPT_SALVAGE: o.salvage = 1; break;
-        case OPT_OVERRIDE: o.override_sampling = 1; break;
-        case OPT_CHUNK:
-            if (cli_parse_u64(optarg, &chunk) < 0 || chunk < 16 || chunk > (1ull << 30))
-                return cli_error(EXIT_USAGE, "digest: invalid --chunk-bytes '%s' (16..2^30)", optarg);
-            o.chunk_bytes = (size_t)chunk;
-            break;
-        case 'q': quiet = 1; break;
-        case 'v': verbose = 1; break;
-        case 'r': batch.recursive = 1; break;
-        case OPT_JOBS:
-            if (cli_parse_int(optarg, 1, 4096, &batch.jobs) < 0)
-                return cli_error(EXIT_USAGE, "digest: invalid --jobs '%s' (1..4096)", optarg);
-            break;
-        case OPT_SKIP: batch.skip_up_to_date = 1; break;
-        case OPT_KEEP: batch.keep_going = 1; break;
-        case OPT_REPORT: batch.report = optarg; break;
-        case OPT_SHARD:
-            if (cli_parse_shard(optarg, &batch.shard_k, &batch.shard_n) < 0)
-                return cli_error(EXIT_USAGE, "digest: invalid --shard '%s' (K/N, 0 <= K < N)", optarg);
-            break;
-        default:
-            return cli_error(EXIT_USAGE, "digest: unknown option '%s' (see heapprof digest --help)",
-                             argv[optind - 1]);
+    cli_digest_opts o;
+    int st = cli_digest_parse("digest", argc, argv, CLI_DIGEST_LOCAL, usage_line, help_text, &o);
+    if (st >= 0)
+        return st;
+    hp_batch *b;
+    if ((st = cli_digest_expand("digest", &o, &b)) >= 0)
+        return st;
+    FILE *report = NULL;
+    if (o.report) {
+        report = strcmp(o.report, "-") ? fopen(o.report, "w") : stdout;
+        if (!report) {
+            hp_batch_free(b);
+            return cli_error(EXIT_DATA, "%s: cannot create: %s", o.report, strerror(errno));
         }
     }
-    if (optind >= argc)
-        return cli_usage_error("digest", "no FILEBASE given");
-    if (o.output && argc - optind > 1)
-        return cli_usage_error("digest", "-o takes one FILEBASE");
-
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error, not death */
-    o.cancel = &cancel_flag;
-    int show = !quiet && isatty(STDERR_FILENO);
-    int status;
-    if (o.output) { /* one profile to a chosen path */
-        char *fb = hp_filebase_of(argv[optind]);
-        if (!fb)
-            return cli_error(EXIT_DATA, "out of memory");
-        hp_make_report r;
-        int rc = digest_one(fb, interval, precision, &o, show, verbose, &r);
-        status = rc < 0 ? cli_lib_error(rc) : EXIT_OK;
-        free(fb);
-    } else {
-        batch.interval = interval;
-        batch.precision = precision;
-        batch.make = o;
-        batch.show = show;
-        batch.verbose = verbose;
-        batch.one = digest_one;
-        status = cli_digest_batch(&batch, argc - optind, argv + optind);
-    }
+    o.make.on_skip = cli_skip_warning;
+    o.make.cancel = &cancel_flag;
+    int status = run(&o, b, report);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (report && report != stdout && fclose(report) != 0)
+        status = cli_error(EXIT_DATA, "%s: write failed", o.report);
+    hp_batch_free(b);
     if (cancel_signal)
         return 128 + cancel_signal;
     return status;

@@ -33,14 +33,13 @@ static int parse_args(const char *cmd, const char *usage, const char *help, int 
     a->top = 10;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "hn:t:k:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hn:t:k:", longopts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: heapprof %s %s\n\n%s", cmd, usage, help);
             return EXIT_OK;
         }
-        if (c == '?' || !strchr(allowed, c == OPT_SALVAGE ? 's' : c))
-            return cli_error(EXIT_USAGE, "%s: unknown option '%s' (see heapprof %s --help)", cmd,
-                             argv[optind - 1], cmd);
+        if (c == '?' || c == ':' || !strchr(allowed, c == OPT_SALVAGE ? 's' : c))
+            return cli_bad_option(cmd, c, longopts, argv);
         switch (c) {
         case OPT_SALVAGE: a->salvage = 1; break;
         case 'n':
@@ -69,12 +68,6 @@ static int parse_args(const char *cmd, const char *usage, const char *help, int 
     return -1;
 }
 
-static void skip_warning(void *ctx, const hp_skip *s)
-{
-    cli_warn("%s.hpd: offset %" PRIu64 ": skipped %" PRIu64 " bytes of damaged events (%s)",
-             (const char *)ctx, s->offset, s->length, hp_damage_reason_str(s->reason));
-}
-
 static void truncation_warning(const char *filebase, const hp_hpd_stats *st)
 {
     if (st->truncated_bytes)
@@ -98,19 +91,21 @@ static int scan_events(const char *filebase, hp_hpm *hpm, int salvage, hp_hpd_st
 {
     size_t nr;
     const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
-    hp_read_options ro = {salvage, skip_warning, (void *)filebase};
+    hp_read_options ro = HP_READ_OPTIONS_INIT;
+    ro.salvage = salvage;
+    ro.on_skip = cli_skip_warning;
     hp_hpd *hpd;
     int rc = hp_hpd_open(&hpd, filebase, hpm, &ro);
     if (rc < 0)
         return rc;
     hp_event ev;
-    while ((rc = hp_hpd_next(hpd, &ev)) == 1) {
+    while ((rc = hp_hpd_next(hpd, &ev)) == HP_OK) {
         per_range[range_of(r, nr, ev.size)]++;
         *trace0 += ev.traceindex == 0;
     }
     hp_hpd_get_stats(hpd, st);
     hp_hpd_close(hpd);
-    return rc;
+    return rc < 0 ? rc : HP_OK;
 }
 
 static void print_time(const char *label, uint64_t sec, uint64_t nsec)
@@ -191,7 +186,7 @@ int cmd_info(int argc, char **argv)
         return rc;
     hp_hpm *hpm = NULL;
     uint32_t ntraces;
-    uint64_t per_range[HP_MAX_RANGES_CLI] = {0}, trace0 = 0;
+    uint64_t per_range[HP_MAX_RANGES + 1] = {0}, trace0 = 0;
     hp_hpd_stats st;
     if ((rc = hp_hpm_open(&hpm, a.filebase)) < 0 || (rc = hp_hpm_num_traces(hpm, &ntraces)) < 0 ||
         (rc = scan_events(a.filebase, hpm, 0, &st, per_range, &trace0)) < 0) {
@@ -289,7 +284,9 @@ int cmd_events(int argc, char **argv)
                         argc, argv, "hns", &a, NULL);
     if (rc >= 0)
         return rc;
-    hp_read_options ro = {a.salvage, skip_warning, a.filebase};
+    hp_read_options ro = HP_READ_OPTIONS_INIT;
+    ro.salvage = a.salvage;
+    ro.on_skip = cli_skip_warning;
     hp_hpd *hpd = NULL;
     if ((rc = hp_hpd_open(&hpd, a.filebase, NULL, &ro)) < 0) {
         rc = cli_lib_error(rc);
@@ -297,7 +294,7 @@ int cmd_events(int argc, char **argv)
     }
     hp_event ev;
     uint64_t n = 0;
-    while ((!a.has_limit || n < a.limit) && (rc = hp_hpd_next(hpd, &ev)) == 1) {
+    while ((!a.has_limit || n < a.limit) && (rc = hp_hpd_next(hpd, &ev)) == HP_OK) {
         printf("%.6f\t%" PRIu32 "\t%" PRId64 "\t%.10g\n", ev.timestamp, ev.traceindex, ev.size, ev.scale);
         n++;
     }
@@ -329,7 +326,7 @@ int cmd_check(int argc, char **argv)
         return rc;
     hp_hpm *hpm = NULL;
     uint32_t ntraces;
-    uint64_t per_range[HP_MAX_RANGES_CLI] = {0}, trace0 = 0;
+    uint64_t per_range[HP_MAX_RANGES + 1] = {0}, trace0 = 0;
     hp_hpd_stats st;
     if ((rc = hp_hpm_open(&hpm, a.filebase)) < 0 || (rc = hp_hpm_warm_raw_trace_cache(hpm)) < 0 ||
         (rc = hp_hpm_num_traces(hpm, &ntraces)) < 0 ||

@@ -35,14 +35,15 @@ int cmd_tune(int argc, char **argv)
     double interval = 60, precision = 0.01;
     opterr = 0;
     int c, st;
-    while ((c = getopt_long(argc, argv, "hi:p:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hi:p:", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
             printf("usage: heapprof tune %s\n\n%s", usage_line, help_text);
             return EXIT_OK;
         case OPT_MAX:
-            if (cli_parse_int(optarg, 1, 4096, &max_threads) < 0)
-                return cli_error(EXIT_USAGE, "tune: invalid --max-threads '%s' (1..4096)", optarg);
+            if (cli_parse_int(optarg, 1, HP_MAX_THREADS, &max_threads) < 0)
+                return cli_error(EXIT_USAGE, "tune: invalid --max-threads '%s' (1..%d)", optarg,
+                                 HP_MAX_THREADS);
             break;
         case OPT_SLICE:
             if (cli_parse_u64(optarg, &slice) < 0)
@@ -57,8 +58,7 @@ int cmd_tune(int argc, char **argv)
                 return st;
             break;
         default:
-            return cli_error(EXIT_USAGE, "tune: unknown option '%s' (see heapprof tune --help)",
-                             argv[optind - 1]);
+            return cli_bad_option("tune", c, longopts, argv);
         }
     }
     if (optind + 1 != argc)

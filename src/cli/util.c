@@ -1,18 +1,18 @@
+/* util.c - messages and small helpers every command uses. */
 #include "cli.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <time.h>
+
+const char *cli_progname = "heapprof";
 
 int cli_error(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("heapprof: ", stderr);
+    fprintf(stderr, "%s: ", cli_progname);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -23,7 +23,7 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("heapprof: warning: ", stderr);
+    fprintf(stderr, "%s: warning: ", cli_progname);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -35,44 +35,27 @@ int cli_lib_error(int rc)
     return cli_error(rc == HP_EINVAL ? EXIT_USAGE : EXIT_DATA, "%s", *msg ? msg : hp_strerror(rc));
 }
 
-int cli_parse_double(const char *s, double *out)
+void cli_skip_warning(void *ctx, const hp_skip *s)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
+    (void)ctx;
+    cli_warn("%s: offset %" PRIu64 ": skipped %" PRIu64 " bytes of damaged events (%s)", s->path,
+             s->offset, s->length, hp_damage_reason_str(s->reason));
 }
 
-int cli_parse_u64(const char *s, uint64_t *out)
+/* Prints the warnings of a finished digest and, with `verbose`, its report. */
+void cli_digest_done(const char *fb, const hp_make_report *r, int verbose)
 {
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int cli_parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int cli_usage_error(const char *cmd, const char *usage)
-{
-    return cli_error(EXIT_USAGE, "%s: invalid usage; %s (see heapprof %s --help)", cmd, usage, cmd);
+    if (r->skips)
+        cli_warn("%s.hpd: salvaged: skipped %" PRIu64 " damaged stretches (%" PRIu64
+                 " bytes), the first at offset %" PRIu64,
+                 fb, r->skips, r->skipped_bytes, r->first_skip_offset);
+    if (r->truncated_bytes)
+        cli_warn("%s.hpd: partial final event (%" PRIu64 " bytes) ignored", fb, r->truncated_bytes);
+    if (r->negative_snapshots)
+        cli_warn("%s: %" PRIu64 " snapshots left out traces with negative live bytes", fb,
+                 r->negative_snapshots);
+    if (verbose)
+        hp_print_report(stderr, fb, r);
 }
 
 int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *counts)
@@ -89,16 +72,9 @@ int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *co
     return 0;
 }
 
-int cli_opt_interval(const char *cmd, const char *s, double *out)
+double cli_now(void)
 {
-    if (cli_parse_double(s, out) < 0 || *out < 0.001 || *out > 1e9)
-        return cli_error(EXIT_USAGE, "%s: invalid interval '%s' (seconds, 0.001 to 1e9)", cmd, s);
-    return -1;
-}
-
-int cli_opt_precision(const char *cmd, const char *s, double *out)
-{
-    if (cli_parse_double(s, out) < 0 || *out < 0 || *out >= 1)
-        return cli_error(EXIT_USAGE, "%s: invalid precision '%s' (must be in [0, 1))", cmd, s);
-    return -1;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }

@@ -5,9 +5,10 @@
  * splits the list deterministically across machines; the runner digests
  * several profiles at once on a pool of threads, each digest with its own
  * OpenMP team, largest profiles first. */
+#include "clock.h"
 #include "error.h"
-#include "hpc_format.h"
-#include "mapfile.h"
+#include "grow.h"
+#include "paths.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 typedef struct item {
     char *filebase;
@@ -74,18 +74,12 @@ static int add_item(hp_batch *b, const char *filebase)
         free(missing);
         return rc;
     }
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 16;
-        item *v = realloc(b->v, cap * sizeof *v);
-        if (!v)
-            return hp_fail(HP_ENOMEM, "out of memory");
-        b->v = v;
-        b->cap = cap;
-    }
+    if (hp_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, 16) < 0)
+        return hp_fail(HP_ENOMEM, "out of memory");
     char *fb = strdup(filebase);
     if (!fb)
         return hp_fail(HP_ENOMEM, "out of memory");
-    b->v[b->n++] = (item){fb, hpm + hpd};
+    b->v[b->n++] = (item){.filebase = fb, .bytes = hpm + hpd};
     return HP_OK;
 }
 
@@ -115,14 +109,9 @@ static int add_dir(hp_batch *b, const char *dir, int recursive, int depth)
     for (struct dirent *e; rc == HP_OK && (e = readdir(d));) {
         if (e->d_name[0] == '.')
             continue; /* hidden, and the atomic writer's temporaries */
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **p = realloc(names, cap * sizeof *p);
-            if (!p) {
-                rc = hp_fail(HP_ENOMEM, "out of memory");
-                break;
-            }
-            names = p;
+        if (hp_grow(&names, &cap, n + 1, sizeof *names, 64) < 0) {
+            rc = hp_fail(HP_ENOMEM, "out of memory");
+            break;
         }
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
         names[n] = malloc(len);
@@ -258,76 +247,101 @@ void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out, int 
     *threads_per_job = threads / jobs > 0 ? threads / jobs : 1;
 }
 
-/* ---- up to date? ----------------------------------------------------------- */
-
-static int newer(const struct stat *a, const struct stat *b)
-{
-    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
-           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec > b->st_mtim.tv_nsec);
-}
-
-int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interval,
-                         double precision, hp_format format)
-{
-    char *hpm = hp_path_join(filebase, ".hpm"), *hpd = hp_path_join(filebase, ".hpd");
-    char *hpc = output ? strdup(output) : hp_path_join(filebase, ".hpc");
-    struct stat sm, sd, sc;
-    int fresh = hpm && hpd && hpc && stat(hpm, &sm) == 0 && stat(hpd, &sd) == 0 &&
-                stat(hpc, &sc) == 0 && newer(&sc, &sm) && newer(&sc, &sd);
-    if (fresh && format == HP_FORMAT_V2) {
-        hp_hpc *h = NULL;
-        uint64_t ms;
-        double p;
-        fresh = hp_hpc_open_path(&h, hpc) == HP_OK && hp_hpc_format(h) == 2 &&
-                hp_hpc_recorded_params(h, &ms, &p) == 0 &&
-                ms == hp_interval_ms(interval) && p == precision;
-        hp_hpc_close(h);
-    } else {
-        fresh = 0; /* v1 cannot record the precision: always redone */
-    }
-    free(hpm);
-    free(hpd);
-    free(hpc);
-    return fresh;
-}
-
 /* ---- running ------------------------------------------------------------- */
 
 typedef struct runner {
     hp_batch *b;
     const hp_batch_options *o;
+    hp_make_options make;  /* the caller's, with the batch's own threads */
     hp_batch_summary *sum;
-    int threads_per_job;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;  /* the counters below and every callback */
     size_t next, finished;
-    int stop;           /* a failure without keep_going */
+    int stop;              /* a failure without keep_going */
     int first_error;
 } runner;
 
-static double now_s(void)
+/* The callbacks a profile's digest makes, serialised with the runner's. */
+typedef struct profile_ctx {
+    runner *r;
+    size_t index;
+} profile_ctx;
+
+static void on_digest_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    profile_ctx *p = ctx;
+    const hp_batch_options *o = p->r->o;
+    pthread_mutex_lock(&p->r->lock);
+    o->on_progress(o->ctx, p->index, done, total);
+    pthread_mutex_unlock(&p->r->lock);
 }
 
+static void on_digest_skip(void *ctx, const hp_skip *skip)
+{
+    profile_ctx *p = ctx;
+    pthread_mutex_lock(&p->r->lock);
+    p->r->make.on_skip(p->r->make.skip_ctx, skip);
+    pthread_mutex_unlock(&p->r->lock);
+}
+
+void hp_batch_summary_add(hp_batch_summary *s, const hp_batch_result *r)
+{
+    if (r->status < 0) {
+        s->failed++;
+    } else if (r->status == HP_SKIPPED) {
+        s->skipped++;
+    } else {
+        s->digested++;
+        s->output_bytes += r->output_bytes;
+        s->events += r->events;
+    }
+    s->input_bytes += r->input_bytes;
+}
+
+/* Takes a finished profile into the summary and tells the caller. */
+static void account(runner *r, const hp_batch_result *res)
+{
+    const hp_batch_options *o = r->o;
+    pthread_mutex_lock(&r->lock);
+    r->finished++;
+    hp_batch_summary_add(r->sum, res);
+    if (res->status < 0) {
+        if (!r->first_error)
+            r->first_error = res->status;
+        if (!o->keep_going)
+            r->stop = 1;
+    }
+    if (o->on_result)
+        o->on_result(o->ctx, res, r->finished, r->b->n);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Digests one profile of the batch, or skips it when it is up to date. */
 static void run_one(runner *r, size_t i)
 {
     const hp_batch_options *o = r->o;
     const item *it = &r->b->v[i];
-    hp_batch_result res = {it->filebase, 0, "", it->bytes, 0, 0, 0, 0, r->threads_per_job, NULL};
+    hp_batch_result res = {
+        .index = i,
+        .filebase = it->filebase,
+        .status = HP_OK,
+        .error = "",
+        .input_bytes = it->bytes,
+        .threads = r->make.threads,
+    };
     char msg[1024] = "";
     hp_make_report rep; /* lives until the callback has seen it */
-    double t0 = now_s();
-    if (o->skip_up_to_date &&
-        hp_hpc_is_up_to_date(it->filebase, NULL, o->interval, o->precision, o->make.format)) {
-        res.status = 1;
+    double t0 = hp_clock();
+    if (o->skip_up_to_date && hp_hpc_is_up_to_date(it->filebase, r->make.output, o->interval,
+                                                    o->precision, r->make.format)) {
+        res.status = HP_SKIPPED;
     } else {
-        hp_make_options m = o->make;
-        m.threads = r->threads_per_job;
-        m.output = NULL;
+        profile_ctx pc = {r, i};
+        hp_make_options m = r->make;
         m.report = &rep;
-        m.progress = NULL;
+        m.progress = o->on_progress ? on_digest_progress : NULL;
+        m.progress_ctx = &pc;
+        m.on_skip = r->make.on_skip ? on_digest_skip : NULL;
+        m.skip_ctx = &pc;
         res.status = hp_hpc_make_ex(it->filebase, o->interval, o->precision, &m);
         if (res.status < 0) {
             snprintf(msg, sizeof msg, "%s", hp_last_error());
@@ -336,31 +350,12 @@ static void run_one(runner *r, size_t i)
             res.events = rep.events;
             res.snapshots = rep.snapshots;
             res.output_bytes = rep.output_bytes;
+            res.threads = rep.threads;
             res.report = &rep;
         }
     }
-    res.seconds = now_s() - t0;
-
-    pthread_mutex_lock(&r->lock);
-    hp_batch_summary *s = r->sum;
-    r->finished++;
-    if (res.status < 0) {
-        s->failed++;
-        if (!r->first_error)
-            r->first_error = res.status;
-        if (!o->keep_going)
-            r->stop = 1;
-    } else if (res.status == 1) {
-        s->skipped++;
-    } else {
-        s->digested++;
-        s->output_bytes += res.output_bytes;
-        s->events += res.events;
-    }
-    s->input_bytes += it->bytes;
-    if (o->on_result)
-        o->on_result(o->ctx, &res, r->finished, r->b->n);
-    pthread_mutex_unlock(&r->lock);
+    res.seconds = hp_clock() - t0;
+    account(r, &res);
 }
 
 static void *worker(void *arg)
@@ -368,7 +363,7 @@ static void *worker(void *arg)
     runner *r = arg;
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        int stop = r->stop || (r->o->make.cancel && *r->o->make.cancel);
+        int stop = r->stop || (r->make.cancel && *r->make.cancel);
         size_t i = r->next;
         if (!stop && i < r->b->n)
             r->next++;
@@ -379,27 +374,52 @@ static void *worker(void *arg)
     }
 }
 
+int hp_batch_options_init(hp_batch_options *opts, unsigned version)
+{
+    if (version == 0 || version > HP_BATCH_OPTIONS_VERSION)
+        return hp_fail(HP_EINVAL, "hp_batch_options version %u is not supported", version);
+    *opts = (hp_batch_options)HP_BATCH_OPTIONS_INIT;
+    return HP_OK;
+}
+
+static int check_options(const hp_batch *b, const hp_batch_options *o, const hp_make_options *m)
+{
+    if (o->version == 0 || o->version > HP_BATCH_OPTIONS_VERSION)
+        return hp_fail(HP_EINVAL, "hp_batch_options version %u is not supported", o->version);
+    if (m->version == 0 || m->version > HP_MAKE_OPTIONS_VERSION)
+        return hp_fail(HP_EINVAL, "hp_make_options version %u is not supported", m->version);
+    if (!isfinite(o->interval) || o->interval < HP_MIN_INTERVAL || o->interval > HP_MAX_INTERVAL ||
+        !isfinite(o->precision) || o->precision < 0 || o->precision >= 1 || o->jobs < 0 ||
+        o->jobs > HP_MAX_THREADS || m->threads < 0 || m->threads > HP_MAX_THREADS)
+        return hp_fail(HP_EINVAL, "invalid batch options");
+    if (m->output && b->n > 1)
+        return hp_fail(HP_EINVAL, "an output path takes a batch of one profile, not %zu", b->n);
+    return HP_OK;
+}
+
 int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
 {
+    static const hp_make_options default_make = HP_MAKE_OPTIONS_INIT;
     hp_batch_summary local;
     if (!sum)
         sum = &local;
-    memset(sum, 0, sizeof *sum);
-    if (!isfinite(o->interval) || o->interval < 0.001 || !isfinite(o->precision) ||
-        o->precision < 0 || o->precision >= 1 || o->jobs < 0 || o->make.threads < 0)
-        return hp_fail(HP_EINVAL, "invalid batch options");
-    if (o->make.output)
-        return hp_fail(HP_EINVAL, "a batch writes each FILEBASE.hpc; no output path");
+    *sum = (hp_batch_summary){0};
+    const hp_make_options *m = o->make ? o->make : &default_make;
+    HP_TRY(check_options(b, o, m));
     hp_batch_sort(b);
     int jobs, per;
-    hp_batch_plan(b, o->make.threads, o->jobs, &jobs, &per);
+    hp_batch_plan(b, m->threads, o->jobs, &jobs, &per);
     sum->jobs = jobs;
     sum->threads_per_job = per;
-    runner r = {b, o, sum, per, PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
-    double t0 = now_s();
+    runner r = {.b = b, .o = o, .make = *m, .sum = sum};
+    r.make.threads = per;
+    pthread_mutex_init(&r.lock, NULL);
+    double t0 = hp_clock();
     pthread_t *tid = calloc((size_t)jobs, sizeof *tid);
-    if (!tid)
+    if (!tid) {
+        pthread_mutex_destroy(&r.lock);
         return hp_fail(HP_ENOMEM, "out of memory");
+    }
     int started = 0;
     for (; started < jobs - 1; started++)
         if (pthread_create(&tid[started], NULL, worker, &r) != 0)
@@ -410,8 +430,8 @@ int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
     free(tid);
     pthread_mutex_destroy(&r.lock);
     sum->not_run = b->n - r.finished;
-    sum->seconds = now_s() - t0;
-    if (o->make.cancel && *o->make.cancel && sum->not_run)
+    sum->seconds = hp_clock() - t0;
+    if (m->cancel && *m->cancel && sum->not_run)
         return hp_fail(HP_ECANCELED, "batch cancelled");
     if (r.first_error)
         return hp_fail(r.first_error, "%zu of %zu profiles failed", sum->failed, b->n);

@@ -7,8 +7,6 @@
 
 static _Thread_local char last_error[1024];
 
-const char *hp_version(void) { return HP_VERSION_STRING; }
-
 const char *hp_strerror(int code)
 {
     switch (code) {
@@ -26,6 +24,9 @@ const char *hp_strerror(int code)
 }
 
 const char *hp_last_error(void) { return last_error; }
+
+static int vfail(int code, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static int vfail(int code, int errnum, const char *fmt, va_list ap)
 {

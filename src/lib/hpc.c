@@ -6,7 +6,9 @@
  * (the writer never lets a snapshot span frames), decompressed and cached. */
 #include "error.h"
 #include "hpc_format.h"
+#include "seekable.h"
 #include "mapfile.h"
+#include "paths.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,8 @@ struct hp_hpc {
     uint64_t *offsets;   /* snapshot k starts at offsets[k]; offsets[n] = index_off */
     size_t n;
 
-    /* v2 only: frame i holds v1 bytes [d_off[i], d_off[i+1]) and is stored
-     * at file bytes [c_off[i], c_off[i+1]). */
-    size_t nframes;
-    uint64_t *c_off, *d_off;
+    /* v2 only: where each frame is, in the file and in the v1 stream */
+    hp_frame_map frames;
     ZSTD_DCtx *dctx;
     uint8_t *frame;      /* the cached decompressed frame */
     size_t frame_cap;
@@ -38,50 +38,15 @@ struct hp_hpc {
 
 static int parse_seek_table(hp_hpc *hpc)
 {
-    const uint8_t *d = hpc->map.data;
-    size_t size = hpc->map.size;
-    const char *path = hpc->map.path;
-    if (size < HP_SEEK_FOOTER + 8)
-        return hp_fail(HP_EFORMAT, "%s: offset %zu: file too short for a seek table", path, size);
-    const uint8_t *foot = d + size - HP_SEEK_FOOTER;
-    if (hp_le32(foot + 5) != HP_SEEKABLE_MAGIC)
-        return hp_fail(HP_EFORMAT, "%s: offset %zu: no zstd seek table (bad seekable magic)", path,
-                       size - 4);
-    uint32_t nframes = hp_le32(foot);
-    uint8_t desc = foot[4];
-    if (desc & 0x7c)
-        return hp_fail(HP_EFORMAT, "%s: offset %zu: reserved bits set in seek table descriptor",
-                       path, size - 5);
-    size_t esz = (desc & 0x80) ? 12 : 8;
-    if (nframes == 0 || nframes > (size - HP_SEEK_FOOTER - 8) / esz)
-        return hp_fail(HP_EFORMAT, "%s: offset %zu: seek table claims %u frames", path,
-                       size - HP_SEEK_FOOTER, nframes);
-    size_t table = 8 + (size_t)nframes * esz + HP_SEEK_FOOTER;
-    const uint8_t *t = d + size - table;
-    if (hp_le32(t) != HP_SKIPPABLE_SEEK_MAGIC || hp_le32(t + 4) != table - 8)
-        return hp_fail(HP_EFORMAT, "%s: offset %zu: bad seek table frame header", path, size - table);
-    hpc->nframes = nframes;
-    hpc->c_off = malloc(((size_t)nframes + 1) * sizeof *hpc->c_off);
-    hpc->d_off = malloc(((size_t)nframes + 1) * sizeof *hpc->d_off);
-    if (!hpc->c_off || !hpc->d_off)
-        return hp_fail(HP_ENOMEM, "%s: out of memory", path);
-    hpc->c_off[0] = hpc->d_off[0] = 0;
-    for (size_t i = 0; i < nframes; i++) {
-        const uint8_t *e = t + 8 + i * esz;
-        uint32_t csize = hp_le32(e), dsize = hp_le32(e + 4);
-        if (dsize > HP_MAX_FRAME_CONTENT)
-            return hp_fail(HP_ELIMIT, "%s: offset %td: frame %zu claims %u decompressed bytes", path,
-                           e - d, i, dsize);
-        hpc->c_off[i + 1] = hpc->c_off[i] + csize;
-        hpc->d_off[i + 1] = hpc->d_off[i] + dsize;
-    }
-    if (hpc->c_off[nframes] != size - table)
-        return hp_fail(HP_EFORMAT, "%s: offset %zu: seek table frame sizes do not add up to the file",
-                       path, size - table);
-    hpc->v1_size = hpc->d_off[nframes];
+    const char *why;
+    size_t where;
+    int rc = hp_seek_table_decode(hpc->map.data, hpc->map.size, &hpc->frames, &why, &where);
+    if (rc < 0)
+        return hp_fail(rc, "%s: offset %zu: %s", hpc->map.path, where, why);
+    hpc->v1_size = hpc->frames.d_off[hpc->frames.nframes];
     hpc->dctx = ZSTD_createDCtx();
     if (!hpc->dctx)
-        return hp_fail(HP_ENOMEM, "%s: out of memory", path);
+        return hp_fail(HP_ENOMEM, "%s: out of memory", hpc->map.path);
     hpc->cached = SIZE_MAX;
     return HP_OK;
 }
@@ -90,7 +55,7 @@ static int load_frame(hp_hpc *hpc, size_t i)
 {
     if (hpc->cached == i)
         return HP_OK;
-    size_t dsize = (size_t)(hpc->d_off[i + 1] - hpc->d_off[i]);
+    size_t dsize = (size_t)(hpc->frames.d_off[i + 1] - hpc->frames.d_off[i]);
     if (dsize > hpc->frame_cap) {
         uint8_t *p = realloc(hpc->frame, dsize);
         if (!p)
@@ -99,11 +64,11 @@ static int load_frame(hp_hpc *hpc, size_t i)
         hpc->frame_cap = dsize;
     }
     hpc->cached = SIZE_MAX;
-    size_t r = ZSTD_decompressDCtx(hpc->dctx, hpc->frame, dsize, hpc->map.data + hpc->c_off[i],
-                                   (size_t)(hpc->c_off[i + 1] - hpc->c_off[i]));
+    size_t r = ZSTD_decompressDCtx(hpc->dctx, hpc->frame, dsize, hpc->map.data + hpc->frames.c_off[i],
+                                   (size_t)(hpc->frames.c_off[i + 1] - hpc->frames.c_off[i]));
     if (ZSTD_isError(r) || r != dsize)
         return hp_fail(HP_EFORMAT, "%s: offset %llu: zstd frame %zu: %s", hpc->map.path,
-                       (unsigned long long)hpc->c_off[i], i,
+                       (unsigned long long)hpc->frames.c_off[i], i,
                        ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size differs from the seek table");
     hpc->cached = i;
     return HP_OK;
@@ -111,10 +76,10 @@ static int load_frame(hp_hpc *hpc, size_t i)
 
 static size_t frame_of(const hp_hpc *hpc, uint64_t off)
 {
-    size_t lo = 0, hi = hpc->nframes; /* d_off[lo] <= off < d_off[hi] */
+    size_t lo = 0, hi = hpc->frames.nframes; /* d_off[lo] <= off < d_off[hi] */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (hpc->d_off[mid] <= off)
+        if (hpc->frames.d_off[mid] <= off)
             lo = mid;
         else
             hi = mid;
@@ -133,11 +98,11 @@ static int v1_bytes(hp_hpc *hpc, uint64_t off, uint64_t len, const uint8_t **p)
         return HP_OK;
     }
     size_t i = frame_of(hpc, off);
-    if (off + len > hpc->d_off[i + 1])
+    if (off + len > hpc->frames.d_off[i + 1])
         return hp_fail(HP_EFORMAT, "%s: decompressed offset %llu: record spans two zstd frames",
                        hpc->map.path, (unsigned long long)off);
     HP_TRY(load_frame(hpc, i));
-    *p = hpc->frame + (off - hpc->d_off[i]);
+    *p = hpc->frame + (off - hpc->frames.d_off[i]);
     return HP_OK;
 }
 
@@ -147,7 +112,7 @@ static int parse_header(hp_hpc *hpc)
 {
     const char *path = hpc->map.path;
     /* The header is at most 4 + 8 + 8 + 10 + 8 bytes; for v2 it is frame 0. */
-    uint64_t avail = hpc->format == 1 ? hpc->v1_size : hpc->d_off[1];
+    uint64_t avail = hpc->format == 1 ? hpc->v1_size : hpc->frames.d_off[1];
     uint64_t len = avail < HP_HPC_HEADER_MAX ? avail : HP_HPC_HEADER_MAX;
     const uint8_t *h;
     HP_TRY(v1_bytes(hpc, 0, len, &h));
@@ -191,8 +156,8 @@ static int parse_index(hp_hpc *hpc, uint64_t header_end)
                 free(copy);
                 return rc;
             }
-            uint64_t from = hpc->index_off + got - hpc->d_off[i];
-            uint64_t n = hpc->d_off[i + 1] - hpc->d_off[i] - from;
+            uint64_t from = hpc->index_off + got - hpc->frames.d_off[i];
+            uint64_t n = hpc->frames.d_off[i + 1] - hpc->frames.d_off[i] - from;
             memcpy(copy + got, hpc->frame + from, (size_t)n);
             got += n;
         }
@@ -200,7 +165,7 @@ static int parse_index(hp_hpc *hpc, uint64_t header_end)
     }
     end = p + len;
     const char *why;
-    int rc = hp_hpc_index_decode(p, end, header_end, hpc->index_off, &hpc->offsets, &hpc->n, &why);
+    int rc = hp_index_decode(p, end, header_end, hpc->index_off, &hpc->offsets, &hpc->n, &why);
     free(copy);
     if (rc < 0)
         return hp_fail(rc, "%s: offset %llu%s: %s", path, (unsigned long long)hpc->index_off,
@@ -250,8 +215,8 @@ void hp_hpc_close(hp_hpc *hpc)
         return;
     ZSTD_freeDCtx(hpc->dctx);
     free(hpc->frame);
-    free(hpc->c_off);
-    free(hpc->d_off);
+    free(hpc->frames.c_off);
+    free(hpc->frames.d_off);
     free(hpc->offsets);
     free(hpc->entries);
     hp_map_close(&hpc->map);
@@ -281,7 +246,7 @@ int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
     HP_TRY(v1_bytes(hpc, off, len, &p));
     size_t count;
     const char *why;
-    int rc = hp_hpc_snapshot_decode(p, p + len, &hpc->entries, &hpc->entries_cap, &count, &why);
+    int rc = hp_snapshot_record_decode(p, p + len, &hpc->entries, &hpc->entries_cap, &count, &why);
     if (rc < 0)
         return hp_fail(rc, "%s: offset %llu%s: snapshot %zu: %s", hpc->map.path,
                        (unsigned long long)off, hpc->format == 2 ? " (decompressed)" : "", k, why);
@@ -305,16 +270,11 @@ int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total)
 int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision)
 {
     if (hpc->format != 2)
-        return 1;
-    /* the header frame, then the padding frame that holds the record */
-    const uint8_t *d = hpc->map.data;
-    size_t slot = (size_t)hpc->c_off[1];
-    size_t z = ZSTD_findFrameCompressedSize(d, slot);
-    if (ZSTD_isError(z) || slot - z < 8 + HP_PARAMS_SIZE)
-        return 1;
-    const uint8_t *p = d + z;
-    if (hp_le32(p) != HP_SKIPPABLE_PAD_MAGIC)
-        return 1;
-    return hp_params_decode(p + 8, hp_le32(p + 4), interval_ms, precision);
+        return HP_NOT_RECORDED;
+    hp_params p;
+    if (hp_header_slot_params(hpc->map.data, (size_t)hpc->frames.c_off[1], &p) != 0)
+        return HP_NOT_RECORDED;
+    *interval_ms = p.interval_ms;
+    *precision = p.precision;
+    return HP_OK;
 }
-

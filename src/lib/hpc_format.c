@@ -1,7 +1,22 @@
+/* hpc_format.c - the v1 records: header, snapshot, index. */
 #include "hpc_format.h"
+
+#include "grow.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the header ----------------------------------------------------------- */
+
+size_t hp_hpc_header_encode(uint8_t *p, const hp_hpc_header *h)
+{
+    hp_put_be32(p, HP_HPC_VERSION);
+    hp_put_be64(p + 4, h->sec);
+    hp_put_be64(p + 12, h->nsec);
+    size_t n = hp_varint_encode(p + 20, h->interval_ms);
+    hp_put_be64(p + 20 + n, h->index_offset);
+    return 20 + n + 8;
+}
 
 int hp_hpc_header_decode(const uint8_t *p, size_t len, hp_hpc_header *h, size_t *used)
 {
@@ -25,18 +40,106 @@ int hp_hpc_header_decode(const uint8_t *p, size_t len, hp_hpc_header *h, size_t 
     return HP_OK;
 }
 
-size_t hp_hpc_header_encode(uint8_t *p, const hp_hpc_header *h)
+/* ---- the snapshot record -------------------------------------------------- */
+
+size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, uint64_t other)
 {
-    hp_put_be32(p, HP_HPC_VERSION);
-    hp_put_be64(p + 4, h->sec);
-    hp_put_be64(p + 12, h->nsec);
-    size_t n = hp_varint_encode(p + 20, h->interval_ms);
-    hp_put_be64(p + 20 + n, h->index_offset);
-    return 20 + n + 8;
+    uint8_t *start = p;
+    size_t count = other > 0;
+    for (size_t i = 0; i < n; i++)
+        count += kept[i].trace != 0;
+    hp_put_be32(p, HP_SNAPSHOT_MAGIC);
+    p += 4;
+    p += hp_varint_encode(p, count);
+    uint64_t prev = 0;
+    int first = 1, other_done = other == 0;
+    for (size_t i = 0; i <= n; i++) {
+        /* trace 0 goes before the first entry it does not follow: among
+         * equal sizes the lower trace index, 0, comes first */
+        if (!other_done && (i == n || (uint64_t)kept[i].bytes <= other)) {
+            p += hp_varint_encode(p, 0);
+            p += hp_varint_encode(p, first ? other : prev - other);
+            prev = other;
+            first = 0;
+            other_done = 1;
+        }
+        if (i == n)
+            break;
+        if (kept[i].trace == 0)
+            continue;
+        uint64_t b = (uint64_t)kept[i].bytes;
+        p += hp_varint_encode(p, kept[i].trace);
+        p += hp_varint_encode(p, first ? b : prev - b);
+        prev = b;
+        first = 0;
+    }
+    return (size_t)(p - start);
 }
 
-int hp_hpc_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_end,
-                        uint64_t index_off, uint64_t **offsets, size_t *n, const char **why)
+int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries,
+                              size_t *cap, size_t *count, const char **why)
+{
+    uint64_t n;
+    int len;
+    *why = "truncated snapshot";
+    if (end - p < 4 || hp_be32(p) != HP_SNAPSHOT_MAGIC) {
+        *why = "bad snapshot magic";
+        return HP_EFORMAT;
+    }
+    p += 4;
+    if ((len = hp_varint_decode(p, end, &n)) <= 0)
+        return HP_EFORMAT;
+    p += len;
+    if (n > (uint64_t)(end - p) / 2) { /* an entry is at least 2 bytes */
+        *why = "snapshot claims more entries than it has bytes";
+        return HP_EFORMAT;
+    }
+    if (hp_grow(entries, cap, (size_t)n, sizeof **entries, 64) < 0) {
+        *why = "out of memory";
+        return HP_ENOMEM;
+    }
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t trace, v;
+        if ((len = hp_varint_decode(p, end, &trace)) <= 0)
+            return HP_EFORMAT;
+        p += len;
+        if ((len = hp_varint_decode(p, end, &v)) <= 0)
+            return HP_EFORMAT;
+        p += len;
+        if (trace > UINT32_MAX) {
+            *why = "trace index out of range";
+            return HP_EFORMAT;
+        }
+        /* heapprof 1.0's writer stores prev - this as unsigned even where
+         * its "other" entry is out of order; modular arithmetic recovers
+         * exactly what it meant */
+        prev = i == 0 ? v : prev - v;
+        (*entries)[i] = (hp_entry){(uint32_t)trace, prev};
+    }
+    if (p != end) {
+        *why = "trailing bytes after the last entry";
+        return HP_EFORMAT;
+    }
+    *count = (size_t)n;
+    return HP_OK;
+}
+
+/* ---- the index ------------------------------------------------------------ */
+
+size_t hp_index_head_encode(uint8_t *p, uint64_t count)
+{
+    hp_put_be32(p, HP_INDEX_MAGIC);
+    return 4 + hp_varint_encode(p + 4, count);
+}
+
+size_t hp_index_offset_encode(uint8_t *p, uint64_t k, uint64_t prev, uint64_t offset)
+{
+    return hp_varint_encode(p, k == 0 ? offset : offset - prev);
+}
+
+int hp_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_end, uint64_t index_off,
+                    uint64_t **offsets, size_t *n, const char **why)
 {
     uint64_t count;
     int len;
@@ -82,80 +185,4 @@ int hp_hpc_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_en
     *offsets = off;
     *n = (size_t)count;
     return HP_OK;
-}
-
-int hp_hpc_snapshot_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries, size_t *cap,
-                           size_t *count, const char **why)
-{
-    uint64_t n;
-    int len;
-    *why = "truncated snapshot";
-    if (end - p < 4 || hp_be32(p) != HP_SNAPSHOT_MAGIC) {
-        *why = "bad snapshot magic";
-        return HP_EFORMAT;
-    }
-    p += 4;
-    if ((len = hp_varint_decode(p, end, &n)) <= 0)
-        return HP_EFORMAT;
-    p += len;
-    if (n > (uint64_t)(end - p) / 2) { /* an entry is at least 2 bytes */
-        *why = "snapshot claims more entries than it has bytes";
-        return HP_EFORMAT;
-    }
-    if (n > *cap) {
-        hp_entry *e = realloc(*entries, (size_t)n * sizeof *e);
-        if (!e) {
-            *why = "out of memory";
-            return HP_ENOMEM;
-        }
-        *entries = e;
-        *cap = (size_t)n;
-    }
-    uint64_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t trace, v;
-        if ((len = hp_varint_decode(p, end, &trace)) <= 0)
-            return HP_EFORMAT;
-        p += len;
-        if ((len = hp_varint_decode(p, end, &v)) <= 0)
-            return HP_EFORMAT;
-        p += len;
-        if (trace > UINT32_MAX) {
-            *why = "trace index out of range";
-            return HP_EFORMAT;
-        }
-        /* heapprof 1.0's writer stores prev - this as unsigned even where
-         * its "other" entry is out of order; modular arithmetic recovers
-         * exactly what it meant */
-        prev = i == 0 ? v : prev - v;
-        (*entries)[i] = (hp_entry){(uint32_t)trace, prev};
-    }
-    if (p != end) {
-        *why = "trailing bytes after the last entry";
-        return HP_EFORMAT;
-    }
-    *count = (size_t)n;
-    return HP_OK;
-}
-
-static const char params_tag[8] = {'h', 'p', 'c', 'p', 'a', 'r', 'a', 'm'};
-
-void hp_params_encode(uint8_t *p, uint64_t interval_ms, double precision)
-{
-    uint64_t bits;
-    memcpy(&bits, &precision, sizeof bits);
-    memcpy(p, params_tag, 8);
-    p[8] = 1;
-    hp_put_le64(p + 9, interval_ms);
-    hp_put_le64(p + 17, bits);
-}
-
-int hp_params_decode(const uint8_t *p, size_t len, uint64_t *interval_ms, double *precision)
-{
-    if (len < HP_PARAMS_SIZE || memcmp(p, params_tag, 8) != 0 || p[8] != 1)
-        return 1;
-    uint64_t bits = hp_le64(p + 17);
-    *interval_ms = hp_le64(p + 9);
-    memcpy(precision, &bits, sizeof *precision);
-    return 0;
 }

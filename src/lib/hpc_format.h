@@ -1,5 +1,11 @@
-/* hpc_format.h - the records of a v1 .hpc (header, snapshot, index) and the
- * zstd seekable-format constants of v2, shared by the reader and writer. */
+/* hpc_format.h - the records of a v1 .hpc, each with its encoder and its
+ * decoder side by side (docs/FORMATS.md, ".hpc v1"):
+ *
+ *   header    version, start time, interval, offset of the index
+ *   snapshot  magic, entry count, entries (trace, bytes as differences)
+ *   index     magic, snapshot count, snapshot offsets (as differences)
+ *
+ * The v2 container around these bytes is in seekable.h. */
 #ifndef HP_HPC_FORMAT_H
 #define HP_HPC_FORMAT_H
 
@@ -11,19 +17,6 @@
 #define HP_HPC_VERSION 1
 #define HP_SNAPSHOT_MAGIC 0x5379a0bdu
 #define HP_INDEX_MAGIC 0xab935776u
-#define HP_HPC_HEADER_MAX (4 + 8 + 8 + HP_VARINT_MAX + 8)
-#define HP_HPC_HEADER_SIZE(interval_ms) (4 + 8 + 8 + hp_varint_size(interval_ms) + 8)
-
-/* zstd seekable format (contrib/seekable_format in facebook/zstd). */
-#define HP_SKIPPABLE_SEEK_MAGIC 0x184D2A5Eu
-#define HP_SKIPPABLE_PAD_MAGIC 0x184D2A50u
-#define HP_SEEKABLE_MAGIC 0x8F92EAB1u
-#define HP_SEEK_FOOTER 9
-/* The digest parameters, recorded in v2's header padding frame: the tag
- * "hpcparam", a version byte (1), interval_ms (LE64), precision (the LE64
- * bits of a double). */
-#define HP_PARAMS_SIZE (8 + 1 + 8 + 8)
-#define HP_MAX_FRAME_CONTENT (1u << 30)
 
 /* The interval in whole milliseconds, as the header stores it: the API's
  * seconds rounded to the nearest ms. */
@@ -32,33 +25,68 @@ static inline uint64_t hp_interval_ms(double seconds)
     return (uint64_t)llround(seconds * 1000.0);
 }
 
-/* Writes the parameter record (HP_PARAMS_SIZE bytes) at p. */
-void hp_params_encode(uint8_t *p, uint64_t interval_ms, double precision);
+/* ---- the header ----------------------------------------------------------- */
 
-/* Reads a parameter record from [p, p + len); returns 0, or 1 when there is
- * none (too short, another tag or version). */
-int hp_params_decode(const uint8_t *p, size_t len, uint64_t *interval_ms, double *precision);
+#define HP_HPC_HEADER_MAX (4 + 8 + 8 + HP_VARINT_MAX + 8)
+#define HP_HPC_HEADER_SIZE(interval_ms) (4 + 8 + 8 + hp_varint_size(interval_ms) + 8)
 
 typedef struct hp_hpc_header {
     uint64_t sec, nsec, interval_ms, index_offset;
 } hp_hpc_header;
 
+/* Encodes a header; returns its length (HP_HPC_HEADER_SIZE). */
+size_t hp_hpc_header_encode(uint8_t *p, const hp_hpc_header *h);
+
 /* Decodes a header from [p, p + len). Returns 0 (and *used = its length),
  * HP_EVERSION, or HP_EFORMAT with *used = where it went wrong. */
 int hp_hpc_header_decode(const uint8_t *p, size_t len, hp_hpc_header *h, size_t *used);
 
-/* Encodes a header; returns its length (HP_HPC_HEADER_SIZE). */
-size_t hp_hpc_header_encode(uint8_t *p, const hp_hpc_header *h);
+/* ---- the snapshot record -------------------------------------------------- */
+
+/* An entry in snapshot order (bytes descending, then trace ascending), as
+ * the live state ranks its traces. */
+typedef struct hp_ranked {
+    int64_t bytes;
+    uint32_t trace;
+} hp_ranked;
+
+/* The most bytes a record of `count` entries takes. */
+static inline size_t hp_snapshot_record_bound(size_t count)
+{
+    return 4 + HP_VARINT_MAX + count * 2 * HP_VARINT_MAX;
+}
+
+/* Encodes a snapshot record at p (hp_snapshot_record_bound(n + 1) bytes of
+ * room): the entries kept[0..n), which are in snapshot order and positive,
+ * and the "other" entry, trace 0 with `other` bytes when other > 0, placed
+ * where rule 4 of the contract puts it. Entries of trace 0 in `kept` are
+ * left out: their bytes belong in `other`. Returns the record's length. */
+size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, uint64_t other);
+
+/* Decodes a snapshot record filling exactly [p, end) into a growable entry
+ * array. Returns 0 or a negative hp_error with *why set. */
+int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries,
+                              size_t *cap, size_t *count, const char **why);
+
+/* ---- the index ------------------------------------------------------------ */
+
+/* The index is written as snapshots arrive: each snapshot's offset (the
+ * first absolute, the others as the difference from the one before) is
+ * encoded as it is known, and the record's head goes before them at the
+ * end. */
+#define HP_INDEX_HEAD_MAX (4 + HP_VARINT_MAX)
+
+/* Encodes the index's head (magic and snapshot count); returns its length. */
+size_t hp_index_head_encode(uint8_t *p, uint64_t count);
+
+/* Encodes snapshot k's offset given snapshot k-1's (ignored for k == 0);
+ * returns the bytes written (at most HP_VARINT_MAX). */
+size_t hp_index_offset_encode(uint8_t *p, uint64_t k, uint64_t prev, uint64_t offset);
 
 /* Decodes the index at [p, end): snapshot offsets, each >= header_end and
  * increasing, all before index_off; (*offsets)[*n] is set to index_off.
  * Returns 0 or a negative hp_error with *why set. */
-int hp_hpc_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_end,
-                        uint64_t index_off, uint64_t **offsets, size_t *n, const char **why);
-
-/* Decodes a snapshot record filling exactly [p, end) into a growable entry
- * array. Returns 0 or a negative hp_error with *why set. */
-int hp_hpc_snapshot_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries, size_t *cap,
-                           size_t *count, const char **why);
+int hp_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_end, uint64_t index_off,
+                    uint64_t **offsets, size_t *n, const char **why);
 
 #endif

@@ -1,11 +1,16 @@
+/* hpcwrite.c - the .hpc writer: records in, a v1 file or a v2 seekable
+ * file out (see hpcwrite.h; the records are hpc_format.h's, the v2 parts
+ * seekable.h's). */
 #include "hpcwrite.h"
 
+#include "clock.h"
 #include "error.h"
+#include "grow.h"
 #include "hpc_format.h"
 #include "outfile.h"
 #include "parallel.h"
+#include "seekable.h"
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -17,17 +22,7 @@ typedef struct buf {
 
 static int buf_reserve(buf *b, size_t extra)
 {
-    if (b->len + extra <= b->cap)
-        return 0;
-    size_t n = b->cap ? b->cap : 4096;
-    while (n < b->len + extra)
-        n *= 2;
-    uint8_t *p = realloc(b->p, n);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = n;
-    return 0;
+    return hp_grow(&b->p, &b->cap, b->len + extra, 1, 4096);
 }
 
 static int buf_put(buf *b, const void *src, size_t n)
@@ -45,10 +40,6 @@ typedef struct frame {
     size_t zret; /* ZSTD_compress2's result */
 } frame;
 
-typedef struct seek_entry {
-    uint32_t csize, dsize;
-} seek_entry;
-
 struct hp_hpc_writer {
     hp_writer_params p;
     hp_outfile out;
@@ -64,7 +55,7 @@ struct hp_hpc_writer {
 
     frame *frames;     /* v2: frames[0..npending) closed, frames[npending] open */
     int npending, maxpending;
-    seek_entry *seek;
+    hp_seek_entry *seek;
     size_t nseek, seek_cap;
     ZSTD_CCtx **cctx;  /* one per thread */
     double t_compress, t_write;
@@ -94,7 +85,7 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
     } else {
         /* Room for the compressed header frame, whatever its size, plus a
          * skippable frame that pads the slot (see finish_v2). */
-        w->header_slot = ZSTD_compressBound(w->header_len) + 8 + HP_PARAMS_SIZE;
+        w->header_slot = hp_header_slot_size(w->header_len);
         w->maxpending = 2 * (params->threads > 0 ? params->threads : 1);
         w->frames = calloc((size_t)w->maxpending + 1, sizeof *w->frames);
         w->cctx = calloc((size_t)w->maxpending, sizeof *w->cctx); /* >= threads */
@@ -164,9 +155,9 @@ static int flush_frames(hp_hpc_writer *w)
     int n = w->npending;
     if (n == 0)
         return HP_OK;
-    double t0 = omp_get_wtime();
+    double t0 = hp_clock();
     hp_parallel_for(n, w->p.threads, compress_pending, w);
-    double t1 = omp_get_wtime();
+    double t1 = hp_clock();
     w->t_compress += t1 - t0;
     for (int i = 0; i < n; i++) {
         frame *f = &w->frames[i];
@@ -175,15 +166,9 @@ static int flush_frames(hp_hpc_writer *w)
         if (ZSTD_isError(f->zret))
             return hp_fail(HP_EIO, "%s: zstd: %s", w->p.path, ZSTD_getErrorName(f->zret));
         HP_TRY(hp_outfile_append(&w->out, f->packed.p, f->zret));
-        if (w->nseek == w->seek_cap) {
-            size_t cap = w->seek_cap ? 2 * w->seek_cap : 256;
-            seek_entry *s = realloc(w->seek, cap * sizeof *s);
-            if (!s)
-                return oom(w);
-            w->seek = s;
-            w->seek_cap = cap;
-        }
-        w->seek[w->nseek++] = (seek_entry){(uint32_t)f->zret, (uint32_t)f->raw.len};
+        if (hp_grow(&w->seek, &w->seek_cap, w->nseek + 1, sizeof *w->seek, 256) < 0)
+            return oom(w);
+        w->seek[w->nseek++] = (hp_seek_entry){.csize = (uint32_t)f->zret, .dsize = (uint32_t)f->raw.len};
         f->raw.len = 0;
     }
     /* the open frame moves back to the front */
@@ -191,7 +176,7 @@ static int flush_frames(hp_hpc_writer *w)
     w->frames[n] = w->frames[0];
     w->frames[0] = open;
     w->npending = 0;
-    w->t_write += omp_get_wtime() - t1;
+    w->t_write += hp_clock() - t1;
     return HP_OK;
 }
 
@@ -203,7 +188,8 @@ static int close_frame(hp_hpc_writer *w)
     return w->npending == w->maxpending ? flush_frames(w) : HP_OK;
 }
 
-/* Appends v1 bytes to the open frame; `whole` keeps them in one frame. */
+/* Appends v1 bytes to the open frame, closing it first when they would take
+ * it past frame_bytes (a record never spans two frames). */
 static int frame_put(hp_hpc_writer *w, const uint8_t *p, size_t len)
 {
     frame *f = &w->frames[w->npending];
@@ -219,15 +205,15 @@ static int frame_put(hp_hpc_writer *w, const uint8_t *p, size_t len)
 static int v1_put(hp_hpc_writer *w, const uint8_t *p, size_t len)
 {
     if (w->v1buf.len + len > V1_BUFFER) {
-        double t0 = omp_get_wtime();
+        double t0 = hp_clock();
         HP_TRY(hp_outfile_append(&w->out, w->v1buf.p, w->v1buf.len));
-        w->t_write += omp_get_wtime() - t0;
+        w->t_write += hp_clock() - t0;
         w->v1buf.len = 0;
     }
     if (len > V1_BUFFER) {
-        double t0 = omp_get_wtime();
+        double t0 = hp_clock();
         HP_TRY(hp_outfile_append(&w->out, p, len));
-        w->t_write += omp_get_wtime() - t0;
+        w->t_write += hp_clock() - t0;
         return HP_OK;
     }
     return buf_put(&w->v1buf, p, len) < 0 ? oom(w) : HP_OK;
@@ -237,8 +223,7 @@ int hp_hpc_writer_add(hp_hpc_writer *w, const uint8_t *rec, size_t len, uint64_t
 {
     for (uint64_t r = 0; r < repeat; r++) {
         uint8_t v[HP_VARINT_MAX];
-        uint64_t delta = w->nsnap == 0 ? w->v1_pos : w->v1_pos - w->last_off;
-        if (buf_put(&w->index, v, hp_varint_encode(v, delta)) < 0)
+        if (buf_put(&w->index, v, hp_index_offset_encode(v, w->nsnap, w->last_off, w->v1_pos)) < 0)
             return oom(w);
         w->last_off = w->v1_pos;
         w->nsnap++;
@@ -248,12 +233,11 @@ int hp_hpc_writer_add(hp_hpc_writer *w, const uint8_t *rec, size_t len, uint64_t
     return HP_OK;
 }
 
-/* The index record: magic, count, then the offsets gathered so far. */
+/* The index record: its head, then the offsets gathered so far. */
 static int index_record(hp_hpc_writer *w, buf *out)
 {
-    uint8_t head[4 + HP_VARINT_MAX];
-    hp_put_be32(head, HP_INDEX_MAGIC);
-    size_t n = 4 + hp_varint_encode(head + 4, w->nsnap);
+    uint8_t head[HP_INDEX_HEAD_MAX];
+    size_t n = hp_index_head_encode(head, w->nsnap);
     if (buf_put(out, head, n) < 0 || buf_put(out, w->index.p, w->index.len) < 0)
         return oom(w);
     return HP_OK;
@@ -274,12 +258,13 @@ static int finish_v1(hp_hpc_writer *w)
     return hp_outfile_pwrite(&w->out, h, hl, 0);
 }
 
-static int finish_v2(hp_hpc_writer *w)
+/* v2: the index starts a frame of its own and may take several; every
+ * frame is then compressed and written. */
+static int write_index_frames(hp_hpc_writer *w)
 {
     w->hdr.index_offset = w->v1_pos;
     buf idx = {0};
     int rc = index_record(w, &idx);
-    /* the index starts a frame of its own and may take several */
     if (rc == HP_OK)
         rc = close_frame(w);
     for (size_t off = 0; rc == HP_OK && off < idx.len; off += w->p.frame_bytes) {
@@ -291,10 +276,14 @@ static int finish_v2(hp_hpc_writer *w)
         rc = close_frame(w);
     if (rc == HP_OK)
         rc = flush_frames(w);
-    HP_TRY(rc);
+    return rc;
+}
 
-    /* The header frame goes into the slot reserved at the start, padded with
-     * a skippable frame; seek entry 0 covers both. */
+/* v2: the header frame, now that the index offset is known, goes into the
+ * slot reserved at the start with the parameter record; seek entry 0 covers
+ * the slot. */
+static int write_header_slot(hp_hpc_writer *w)
+{
     frame *f = &w->frames[0];
     f->raw.len = 0;
     if (buf_reserve(&f->raw, HP_HPC_HEADER_MAX) < 0)
@@ -303,48 +292,50 @@ static int finish_v2(hp_hpc_writer *w)
     size_t z = compress_frame(w, &w->cctx[0], f);
     if (z == (size_t)-1)
         return oom(w);
-    if (ZSTD_isError(z) || z + 8 > w->header_slot)
+    uint8_t slot[HP_HPC_HEADER_MAX + 256];
+    hp_params params = {.interval_ms = w->hdr.interval_ms, .precision = w->p.precision};
+    if (ZSTD_isError(z) || hp_header_slot_encode(slot, w->header_slot, f->packed.p, z, &params) < 0)
         return hp_fail(HP_EIO, "%s: cannot compress the header frame", w->p.path);
-    uint8_t slot[HP_HPC_HEADER_MAX + 256] = {0};
-    memcpy(slot, f->packed.p, z);
-    hp_put_le32(slot + z, HP_SKIPPABLE_PAD_MAGIC);
-    hp_put_le32(slot + z + 4, (uint32_t)(w->header_slot - z - 8));
-    /* the parameters, for --skip-up-to-date */
-    hp_params_encode(slot + z + 8, w->hdr.interval_ms, w->p.precision);
-    HP_TRY(hp_outfile_pwrite(&w->out, slot, w->header_slot, 0));
+    return hp_outfile_pwrite(&w->out, slot, w->header_slot, 0);
+}
 
-    /* the seek table: a skippable frame (zstd contrib/seekable_format) */
-    size_t nframes = w->nseek + 1, len = 8 + nframes * 8 + HP_SEEK_FOOTER;
+/* v2: the seek table, after the last frame. */
+static int write_seek_table(hp_hpc_writer *w)
+{
+    size_t len = hp_seek_table_size(w->nseek + 1);
+    hp_seek_entry *e = malloc((w->nseek + 1) * sizeof *e);
     uint8_t *t = malloc(len);
-    if (!t)
-        return oom(w);
-    hp_put_le32(t, HP_SKIPPABLE_SEEK_MAGIC);
-    hp_put_le32(t + 4, (uint32_t)(len - 8));
-    hp_put_le32(t + 8, (uint32_t)w->header_slot);
-    hp_put_le32(t + 12, (uint32_t)w->header_len);
-    for (size_t i = 0; i < w->nseek; i++) {
-        hp_put_le32(t + 16 + 8 * i, w->seek[i].csize);
-        hp_put_le32(t + 20 + 8 * i, w->seek[i].dsize);
+    int rc = HP_OK;
+    if (e && t) {
+        e[0] = (hp_seek_entry){.csize = (uint32_t)w->header_slot, .dsize = (uint32_t)w->header_len};
+        memcpy(e + 1, w->seek, w->nseek * sizeof *e);
+        hp_seek_table_encode(t, e, w->nseek + 1);
+        rc = hp_outfile_append(&w->out, t, len);
+    } else {
+        rc = oom(w);
     }
-    uint8_t *foot = t + len - HP_SEEK_FOOTER;
-    hp_put_le32(foot, (uint32_t)nframes);
-    foot[4] = 0; /* no per-frame checksums: every frame carries zstd's own */
-    hp_put_le32(foot + 5, HP_SEEKABLE_MAGIC);
-    rc = hp_outfile_append(&w->out, t, len);
+    free(e);
     free(t);
     return rc;
+}
+
+static int finish_v2(hp_hpc_writer *w)
+{
+    HP_TRY(write_index_frames(w));
+    HP_TRY(write_header_slot(w));
+    return write_seek_table(w);
 }
 
 double hp_hpc_writer_busy(const hp_hpc_writer *w) { return w->t_compress + w->t_write; }
 
 int hp_hpc_writer_finish(hp_hpc_writer *w, hp_make_report *report)
 {
-    double t0 = omp_get_wtime();
+    double t0 = hp_clock();
     int rc = w->p.format == HP_FORMAT_V1 ? finish_v1(w) : finish_v2(w);
     uint64_t size = w->out.size;
     if (rc == HP_OK)
         rc = hp_outfile_commit(&w->out);
-    w->t_write += omp_get_wtime() - t0;
+    w->t_write += hp_clock() - t0;
     if (report) {
         report->snapshots = w->nsnap;
         report->output_bytes = size;

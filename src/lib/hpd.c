@@ -4,9 +4,10 @@
  * absolute time of an event is the .hpm start plus the signed sum of all
  * deltas so far, kept in exact integer microseconds. */
 #include "error.h"
-#include "event.h"
+#include "hpd_event.h"
 #include "hpm_internal.h"
 #include "mapfile.h"
+#include "paths.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,20 +25,19 @@ struct hp_hpd {
     hp_hpd_stats stats;
 };
 
-const char *hp_damage_reason_str(int reason)
+int hp_read_options_init(hp_read_options *opts, unsigned version)
 {
-    switch (reason) {
-    case HP_DAMAGE_TRACE: return "trace index beyond the last trace";
-    case HP_DAMAGE_USEC: return "microseconds field >= 1000000";
-    case HP_DAMAGE_NEG_ZERO: return "negative delta with 0 seconds";
-    case HP_DAMAGE_VARINT: return "varint longer than 10 bytes";
-    default: return "invalid event";
-    }
+    if (version == 0 || version > HP_READ_OPTIONS_VERSION)
+        return hp_fail(HP_EINVAL, "hp_read_options version %u is not supported", version);
+    *opts = (hp_read_options)HP_READ_OPTIONS_INIT;
+    return HP_OK;
 }
 
 int hp_hpd_open(hp_hpd **out, const char *filebase, hp_hpm *hpm, const hp_read_options *opts)
 {
     *out = NULL;
+    if (opts && (opts->version == 0 || opts->version > HP_READ_OPTIONS_VERSION))
+        return hp_fail(HP_EINVAL, "hp_read_options version %u is not supported", opts->version);
     hp_hpd *hpd = calloc(1, sizeof *hpd);
     char *path = hp_path_join(filebase, ".hpd");
     if (!hpd || !path) {
@@ -88,7 +88,8 @@ static int64_t sat_add(int64_t a, int64_t b)
 static void skip_damage(hp_hpd *hpd, int reason)
 {
     size_t next = hp_resync(hpd->map.data, hpd->map.size, hpd->off + 1, hpd->max_trace);
-    hp_skip skip = {hpd->off, next - hpd->off, reason};
+    hp_skip skip = {.path = hpd->map.path, .offset = hpd->off, .length = next - hpd->off,
+                    .reason = reason};
     if (hpd->stats.skips++ == 0)
         hpd->stats.first_skip_offset = hpd->off;
     hpd->stats.skipped_bytes += skip.length;
@@ -142,7 +143,7 @@ int hp_hpd_next(hp_hpd *hpd, hp_event *ev)
             hpd->stats.negative_deltas++;
         hpd->stats.duration = (double)hpd->relative_us * 1e-6;
         hpd->off += (size_t)n;
-        return 1;
+        return HP_OK;
     }
-    return 0;
+    return HP_END;
 }

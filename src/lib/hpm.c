@@ -6,8 +6,10 @@
  * and a frame is two 32-bit numbers. */
 #include "bytes.h"
 #include "error.h"
+#include "grow.h"
 #include "hpm_internal.h"
 #include "mapfile.h"
+#include "paths.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -60,21 +62,6 @@ struct hp_hpm {
     hp_source_frame **with_src; /* per trace index, with_src_n of them */
     size_t with_src_n;
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 /* ---- header -------------------------------------------------------------- */
 
@@ -277,7 +264,7 @@ static int intern(hp_hpm *hpm, const uint8_t *s, size_t n, uint32_t *id)
         }
     }
     size_t cap = hpm->names_cap;
-    if (grow((void **)&hpm->names, &cap, (size_t)hpm->nnames + 1, sizeof *hpm->names) < 0)
+    if (hp_grow(&hpm->names, &cap, (size_t)hpm->nnames + 1, sizeof *hpm->names, 64) < 0)
         return -1;
     hpm->names_cap = (uint32_t)cap;
     char *copy = malloc(n + 1);
@@ -322,7 +309,7 @@ static int scan_trace(const hp_map *map, size_t *off, frame_sink *sink)
                            p - d, (unsigned long long)(lineno1 - 1));
         if (hpm) {
             uint32_t id;
-            if (grow((void **)&hpm->frames, &hpm->frames_cap, hpm->nframes + 1, sizeof(hp_frame)) < 0 ||
+            if (hp_grow(&hpm->frames, &hpm->frames_cap, hpm->nframes + 1, sizeof(hp_frame), 64) < 0 ||
                 intern(hpm, p, (size_t)len, &id) < 0)
                 return hp_fail(HP_ENOMEM, "%s: out of memory loading traces", map->path);
             hpm->frames[hpm->nframes++] = (hp_frame){id, (uint32_t)(lineno1 - 1)};
@@ -401,7 +388,7 @@ static int load_until(hp_hpm *hpm, uint32_t index)
 {
     frame_sink sink = {hpm};
     while (hpm->loaded < index && !hpm->parse_done) {
-        if (grow((void **)&hpm->start, &hpm->start_cap, (size_t)hpm->loaded + 2, sizeof *hpm->start) < 0)
+        if (hp_grow(&hpm->start, &hpm->start_cap, (size_t)hpm->loaded + 2, sizeof *hpm->start, 64) < 0)
             return hp_fail(HP_ENOMEM, "%s: out of memory loading traces", hpm->map.path);
         hpm->start[0] = 0;
         int rc = scan_trace(&hpm->map, &hpm->parse_off, &sink);
@@ -478,7 +465,7 @@ static void load_source(source_file *sf, const char *name)
     char buf[65536];
     size_t n;
     while (len <= MAX_SOURCE_BYTES && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (grow((void **)&text, &cap, len + n + 1, 1) < 0) {
+        if (hp_grow(&text, &cap, len + n + 1, 1, 64) < 0) {
             free(text);
             fclose(f);
             return;
@@ -495,7 +482,7 @@ static void load_source(source_file *sf, const char *name)
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
         if (nl)
             *nl = '\0';
-        if (grow((void **)&sf->lines, &lines_cap, sf->nlines + 1, sizeof *sf->lines) < 0)
+        if (hp_grow(&sf->lines, &lines_cap, sf->nlines + 1, sizeof *sf->lines, 64) < 0)
             break;
         sf->lines[sf->nlines++] = strip(p);
         if (!nl)

@@ -1,8 +1,5 @@
 #include "livestate.h"
 
-#include "bytes.h"
-#include "hpc_format.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,30 +145,15 @@ void hp_live_sort(hp_live_state *st)
     st->ndirty = 0;
 }
 
-static int reserve(uint8_t **out, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 65536;
-    while (n < need)
-        n *= 2;
-    uint8_t *p = realloc(*out, n);
-    if (!p)
-        return -1;
-    *out = p;
-    *cap = n;
-    return 0;
-}
-
-int hp_live_encode(hp_live_state *st, double precision, uint8_t **out, size_t *len, size_t *cap)
+void hp_live_cut(hp_live_state *st, double precision, hp_cut *cut)
 {
     hp_live_sort(st);
     const hp_ranked *o = st->order;
     size_t n = st->norder;
 
-    /* The precision cutoff: drop the smallest entries (trace 0 aside) while
-     * their running sum stays <= total * precision; they and trace 0's own
-     * bytes form the "other" entry, trace 0. */
+    /* Drop the smallest entries (trace 0 aside) while their running sum
+     * stays <= total * precision; they and trace 0's own bytes form the
+     * "other" entry. */
     uint64_t total = 0, other = 0, dropped = 0;
     for (size_t i = 0; i < n; i++) {
         total += (uint64_t)o[i].bytes;
@@ -192,38 +174,5 @@ int hp_live_encode(hp_live_state *st, double precision, uint8_t **out, size_t *l
         }
         other += dropped;
     }
-    size_t count = other > 0;
-    for (size_t i = 0; i < keep; i++)
-        count += o[i].trace != 0;
-
-    if (reserve(out, cap, *len + 4 + HP_VARINT_MAX + count * 2 * HP_VARINT_MAX) < 0)
-        return -1;
-    uint8_t *p = *out + *len;
-    hp_put_be32(p, HP_SNAPSHOT_MAGIC);
-    p += 4;
-    p += hp_varint_encode(p, count);
-    uint64_t prev = 0;
-    int first = 1, other_done = other == 0;
-    for (size_t i = 0; i <= keep; i++) {
-        /* trace 0 goes before the first entry it does not follow: among
-         * equal sizes the lower trace index, 0, comes first */
-        if (!other_done && (i == keep || (uint64_t)o[i].bytes <= other)) {
-            p += hp_varint_encode(p, 0);
-            p += hp_varint_encode(p, first ? other : prev - other);
-            prev = other;
-            first = 0;
-            other_done = 1;
-        }
-        if (i == keep)
-            break;
-        if (o[i].trace == 0)
-            continue;
-        uint64_t b = (uint64_t)o[i].bytes;
-        p += hp_varint_encode(p, o[i].trace);
-        p += hp_varint_encode(p, first ? b : prev - b);
-        prev = b;
-        first = 0;
-    }
-    *len = (size_t)(p - *out);
-    return 0;
+    *cut = (hp_cut){.kept = o, .nkept = keep, .other = other};
 }

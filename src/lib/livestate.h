@@ -1,5 +1,6 @@
-/* livestate.h - the live bytes per trace at one moment, and turning them into
- * an encoded snapshot record (sort order, precision cutoff, v1 encoding).
+/* livestate.h - the live bytes per trace at one moment, ranked in snapshot
+ * order, and the precision cutoff that decides a snapshot's entries (their
+ * encoding is the snapshot record's, in hpc_format.h).
  *
  * A digest emits many snapshots from a state that changes a little between
  * them, so the sorted order is kept and repaired from the traces touched
@@ -8,13 +9,10 @@
 #ifndef HP_LIVESTATE_H
 #define HP_LIVESTATE_H
 
+#include "hpc_format.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct hp_ranked {
-    int64_t bytes;
-    uint32_t trace;
-} hp_ranked;
 
 typedef struct hp_live_state {
     uint32_t ntraces;     /* arrays hold indexes 0..ntraces */
@@ -37,7 +35,7 @@ void hp_live_free(hp_live_state *st);
 void hp_live_copy(hp_live_state *st, const hp_live_state *src);
 
 /* Brings the sorted order up to date with the live bytes (done by
- * hp_live_encode() too). */
+ * hp_live_cut() too). */
 void hp_live_sort(hp_live_state *st);
 
 /* a + b with wrapping: live-byte counters only reach 2^63 in a damaged
@@ -60,8 +58,18 @@ static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
     }
 }
 
-/* Appends the v1 snapshot record of the current state to *out (growing it;
- * *cap is its capacity). Returns 0 or -1 when out of memory. */
-int hp_live_encode(hp_live_state *st, double precision, uint8_t **out, size_t *len, size_t *cap);
+/* A snapshot's entries after the precision cutoff: kept[0..nkept) in
+ * snapshot order (trace 0's own entry may be among them; the record leaves
+ * it to `other`), and `other`, trace 0's bytes plus the dropped ones. */
+typedef struct hp_cut {
+    const hp_ranked *kept;
+    size_t nkept;
+    uint64_t other;
+} hp_cut;
+
+/* Sorts the state and applies the precision cutoff (rule 5 of the
+ * contract). The cut points into the state's order: valid until the state
+ * changes. */
+void hp_live_cut(hp_live_state *st, double precision, hp_cut *cut);
 
 #endif

@@ -10,27 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *hp_path_join(const char *filebase, const char *ext)
-{
-    size_t a = strlen(filebase), b = strlen(ext);
-    char *s = malloc(a + b + 1);
-    if (s) {
-        memcpy(s, filebase, a);
-        memcpy(s + a, ext, b + 1);
-    }
-    return s;
-}
-
-char *hp_filebase_of(const char *path)
-{
-    char *s = strdup(path);
-    size_t n = s ? strlen(s) : 0;
-    if (n > 4 && (!strcmp(s + n - 4, ".hpm") || !strcmp(s + n - 4, ".hpd") ||
-                  !strcmp(s + n - 4, ".hpc")))
-        s[n - 4] = '\0';
-    return s;
-}
-
 int hp_map_open(hp_map *map, const char *path)
 {
     memset(map, 0, sizeof *map);
@@ -63,6 +42,7 @@ int hp_map_open(hp_map *map, const char *path)
             hp_map_close(map);
             return rc;
         }
+        map->base = p;
         map->data = p;
     }
     close(fd);
@@ -71,8 +51,8 @@ int hp_map_open(hp_map *map, const char *path)
 
 void hp_map_close(hp_map *map)
 {
-    if (map->data && map->size > 0)
-        munmap((void *)map->data, map->size);
+    if (map->base)
+        munmap(map->base, map->size);
     free(map->path);
     memset(map, 0, sizeof *map);
 }
@@ -85,7 +65,7 @@ static void advise(const hp_map *map, size_t off, size_t len, int advice)
     size_t start = off & ~((size_t)page - 1);
     if (len > map->size - off)
         len = map->size - off;
-    madvise((void *)(map->data + start), len + (off - start), advice);
+    madvise((uint8_t *)map->base + start, len + (off - start), advice);
 }
 
 void hp_map_dontneed(const hp_map *map, size_t off, size_t len) { advise(map, off, len, MADV_DONTNEED); }

@@ -10,6 +10,7 @@
 
 typedef struct hp_map {
     const uint8_t *data;
+    void *base;       /* the mapping, for munmap and madvise; NULL if empty */
     size_t size;
     char *path; /* owned copy, for error messages */
 } hp_map;
@@ -21,8 +22,5 @@ void hp_map_close(hp_map *map);
 /* Tells the kernel a range is no longer needed, so that long sequential
  * passes keep only a window of the file resident. */
 void hp_map_dontneed(const hp_map *map, size_t off, size_t len);
-
-/* "filebase" + "ext" in a new string, or NULL when out of memory. */
-char *hp_path_join(const char *filebase, const char *ext);
 
 #endif

@@ -57,6 +57,7 @@ static void run_team(int n, int threads, hp_par_fn fn, void *ctx)
 
 static void run_team(int n, int threads, hp_par_fn fn, void *ctx)
 {
+    (void)threads; /* unused where OpenMP pragmas are not compiled (the fuzz build) */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int i = 0; i < n; i++)
         fn(ctx, i, omp_get_thread_num());

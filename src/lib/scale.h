@@ -5,11 +5,12 @@
 #ifndef HP_SCALE_H
 #define HP_SCALE_H
 
+#include "heapprof.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define HP_MAX_RANGES 64
 #define HP_SCALE_SMALL 1024 /* most Python allocations are smaller */
 
 typedef struct hp_scale {

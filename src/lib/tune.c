@@ -18,7 +18,7 @@ int hp_tune(const char *filebase, double interval, double precision, int max_thr
 {
     *npoints = 0;
     *recommended = 1;
-    if (max_threads < 1 || max_threads > 4096 || cap == 0)
+    if (max_threads < 1 || max_threads > HP_MAX_THREADS || cap == 0)
         return hp_fail(HP_EINVAL, "invalid thread limit %d", max_threads);
     const char *tmp = getenv("TMPDIR");
     char dir[4096];
@@ -31,9 +31,8 @@ int hp_tune(const char *filebase, double interval, double precision, int max_thr
     int rc = HP_OK;
     double best = 0;
     for (int t = 1; t <= max_threads && *npoints < cap; t = t * 2 > max_threads && t < max_threads ? max_threads : t * 2) {
-        hp_make_options o;
+        hp_make_options o = HP_MAKE_OPTIONS_INIT;
         hp_make_report rep;
-        hp_make_options_init(&o);
         o.threads = t;
         o.output = out;
         o.report = &rep;

@@ -39,5 +39,17 @@ python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/r.j
 grep '"status": "failed"' "$T/r2.json" | grep -q 'bad.hpd: offset' && ok || bad "report lacks the failure"
 [ "$(grep -c '"status": "skipped"' "$T/r2.json")" -eq 5 ] && ok || bad "skip-up-to-date under MPI"
 
+# the options are digest's, parsed by the same code: digest's alone are refused
+"${MPIRUN[@]}" "$HEAPPROF_MPI" -o "$T/x.hpc" "$T/mpi/p1" >"$T/out" 2>&1
+[ $? -eq 2 ] && grep -q "heapprof-mpi: option '--output' is not taken here" "$T/out" && ok || bad "-o must be refused"
+"${MPIRUN[@]}" "$HEAPPROF_MPI" -i 0 "$T/mpi/p1" >"$T/out" 2>&1
+[ $? -eq 2 ] && grep -q "invalid interval '0'" "$T/out" && ok || bad "a bad interval must be a usage error"
+# --shard under MPI: the shards together are the whole batch
+rm -f "$T"/mpi/*.hpc
+for k in 0 1; do
+    "${MPIRUN[@]}" "$HEAPPROF_MPI" -i 0.5 --keep-going --shard $k/2 --report "$T/s$k.json" "$T/mpi" >/dev/null 2>&1
+done
+[ "$(cat "$T/s0.json" "$T/s1.json" | grep -c '"filebase"')" -eq 6 ] && ok || bad "--shard under MPI"
+
 echo "mpi: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -45,6 +45,10 @@ check run 2 "$HEAPPROF" && ok
 check run 2 "$HEAPPROF" frobnicate && check one_line_error "unknown command 'frobnicate'"
 check run 2 "$HEAPPROF" info && check one_line_error "invalid usage"
 check run 2 "$HEAPPROF" info --bogus "$P" && check one_line_error "unknown option '--bogus'"
+# the option named is the one given, not its value or the command
+check run 2 "$HEAPPROF" events "$P" --top 3 && check one_line_error "option '--top' is not taken by this command"
+check run 2 "$HEAPPROF" digest -T2 "$P" && check one_line_error "unknown option '-T'"
+check run 2 "$HEAPPROF" digest "$P" -j && check one_line_error "option '-j' needs a value"
 
 # --- info --------------------------------------------------------------------
 check run 0 "$HEAPPROF" info "$P"
@@ -95,7 +99,7 @@ check run 0 "$HEAPPROF" digest -q -i 0.05 -j 1 -o "$T/j1.hpc" "$P"
 check run 0 "$HEAPPROF" digest -q -i 0.05 -j 2 --chunk-bytes 100 -o "$T/j2.hpc" "$P"
 cmp -s "$T/j1.hpc" "$T/j2.hpc" && ok || bad "-j 1 and -j 2 differ"
 check run 0 "$HEAPPROF" digest -v -q -i 1 -o "$T/verbose.hpc" "$P"
-check has "$T/err" "phases: split"
+check has "$T/err" "phases: resync"
 check has "$T/err" "5 snapshots"
 
 # --- usage errors ------------------------------------------------------------
@@ -246,6 +250,18 @@ check run 2 "$HEAPPROF" digest --jobs 0 "$B" && check one_line_error "invalid --
 mkdir -p "$T/empty"
 check run 1 "$HEAPPROF" digest "$T/empty" && check one_line_error "no profiles"
 check run 1 "$HEAPPROF" digest "$B/lone" && check one_line_error "lone.hpd: cannot open"
+
+# --- -o is a batch of one: --report, --skip-up-to-date and --shard hold ---------
+check run 0 "$HEAPPROF" digest -q -i 0.1 -o "$T/o.hpc" --report "$T/o.json" "$P"
+json_ok "$T/o.json" $KEYS && ok || bad "-o: the report is not valid JSON lines"
+grep -q '"status": "ok"' "$T/o.json" && grep -q '"profiles": 1, "digested": 1' "$T/o.json" && ok || bad "-o: report"
+check run 0 "$HEAPPROF" digest -q -v -i 0.1 -o "$T/o.hpc" --skip-up-to-date --report "$T/o2.json" "$P"
+grep -q '"status": "skipped"' "$T/o2.json" && ok || bad "-o: --skip-up-to-date ignored"
+check has "$T/err" "up to date, skipped"
+rm -f "$T/o3.hpc"
+check run 0 "$HEAPPROF" digest -q -i 0.1 -o "$T/o3.hpc" --shard 1/2 --report "$T/o3.json" "$P"
+[ ! -e "$T/o3.hpc" ] && grep -q '"profiles": 0' "$T/o3.json" && ok || bad "-o: --shard ignored"
+check run 2 "$HEAPPROF" digest -q -o "$T/x.hpc" "$B" && check one_line_error "-o takes one FILEBASE"
 
 # --- tune ------------------------------------------------------------------------
 check run 0 "$HEAPPROF" tune --max-threads 2 "$B/p3"

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* libFuzzer's entry point, defined by each target. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
+
 /* The scratch directory's filebase "p", made once per process. */
 static inline const char *fuzz_base(void)
 {

@@ -19,11 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     uint64_t interval_ms = 10;
     uint32_t ntraces = 0;
     hp_hpd *it;
-    hp_read_options ro = {1, NULL, NULL};
+    hp_read_options ro = {.version = HP_READ_OPTIONS_VERSION, .salvage = 1};
     if (hp_count_traces(fuzz_base(), &ntraces) == HP_OK &&
         hp_hpd_open(&it, fuzz_base(), NULL, &ro) == HP_OK) {
         hp_event ev;
-        while (hp_hpd_next(it, &ev) == 1)
+        while (hp_hpd_next(it, &ev) == HP_OK)
             ;
         hp_hpd_stats st;
         hp_hpd_get_stats(it, &st);
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     static const size_t chunks[] = {0, 17, 64};
     for (int t = 1; t <= 3; t++) {
         hp_make_options o;
-        hp_make_options_init(&o);
+        hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
         o.threads = t;
         o.format = HP_FORMAT_V1;
         o.output = out;

@@ -5,20 +5,20 @@
 static void read_all(int salvage)
 {
     hp_hpd *hpd;
-    hp_read_options o = {salvage, NULL, NULL};
+    hp_read_options o = {.version = HP_READ_OPTIONS_VERSION, .salvage = salvage};
     if (hp_hpd_open(&hpd, fuzz_base(), NULL, &o) != HP_OK)
         return;
     hp_event ev;
     uint64_t n = 0;
     int rc;
-    while ((rc = hp_hpd_next(hpd, &ev)) == 1) {
+    while ((rc = hp_hpd_next(hpd, &ev)) == HP_OK) {
         if (ev.traceindex > 40)
             abort(); /* validated */
         n++;
     }
     hp_hpd_stats st;
     hp_hpd_get_stats(hpd, &st);
-    if (rc == 0 && st.events != n)
+    if (rc == HP_END && st.events != n)
         abort();
     if (salvage && rc < 0)
         abort(); /* salvage never fails on content */

@@ -94,72 +94,6 @@ static void shards(void **state)
     assert_int_equal(hp_batch_shard(f->b, 3, 3), HP_EINVAL);
 }
 
-/* v2 records the parameters; v1 cannot; up-to-date follows them. */
-static void recorded_params(void **state)
-{
-    fx *f = *state;
-    char *fb = tu_path(f->dir, "p3"), *v1 = tu_path(f->dir, "v1.hpc");
-    assert_int_equal(hp_hpc_make(fb, 0.25, 0.03, 0), HP_OK);
-    hp_hpc *h;
-    assert_int_equal(hp_hpc_open(&h, fb), HP_OK);
-    uint64_t ms = 0;
-    double p = 0;
-    assert_int_equal(hp_hpc_recorded_params(h, &ms, &p), 0);
-    assert_int_equal(ms, 250);
-    assert_true(p == 0.03);
-    hp_hpc_close(h);
-    assert_int_equal(hp_hpc_is_up_to_date(fb, NULL, 0.25, 0.03, HP_FORMAT_V2), 1);
-    assert_int_equal(hp_hpc_is_up_to_date(fb, NULL, 0.5, 0.03, HP_FORMAT_V2), 0);
-    assert_int_equal(hp_hpc_is_up_to_date(fb, NULL, 0.25, 0.01, HP_FORMAT_V2), 0);
-    assert_int_equal(hp_hpc_is_up_to_date(fb, NULL, 0.25, 0.03, HP_FORMAT_V1), 0);
-
-    hp_make_options o;
-    hp_make_options_init(&o);
-    o.format = HP_FORMAT_V1;
-    o.output = v1;
-    assert_int_equal(hp_hpc_make_ex(fb, 0.25, 0.03, &o), HP_OK);
-    assert_int_equal(hp_hpc_open_path(&h, v1), HP_OK);
-    assert_int_equal(hp_hpc_recorded_params(h, &ms, &p), 1);
-    hp_hpc_close(h);
-    free(fb);
-    free(v1);
-}
-
-/* limit_bytes digests exactly the events that start before the limit. */
-static void slice(void **state)
-{
-    fx *f = *state;
-    char *fb = tu_path(f->dir, "p5"), *out = tu_path(f->dir, "slice.hpc");
-    hp_make_options o;
-    hp_make_report r;
-    hp_make_options_init(&o);
-    o.output = out;
-    o.report = &r;
-    o.limit_bytes = 5000;
-    o.threads = 2;
-    o.chunk_bytes = 1000;
-    assert_int_equal(hp_hpc_make_ex(fb, 0.1, 0, &o), HP_OK);
-    hp_hpd *it;
-    assert_int_equal(hp_hpd_open(&it, fb, NULL, NULL), HP_OK);
-    hp_event e;
-    uint64_t before = 0;
-    while (hp_hpd_next(it, &e) == 1)
-        before += e.offset < 5000;
-    hp_hpd_close(it);
-    assert_int_equal(r.events, before);
-    assert_true(r.events > 0);
-    size_t npts;
-    int best;
-    hp_tune_point pts[4];
-    assert_int_equal(hp_tune(fb, 1, 0.01, 3, 0, pts, 4, &npts, &best), HP_OK);
-    assert_int_equal(npts, 3); /* 1, 2, then the limit itself: 3 */
-    assert_int_equal(pts[0].threads, 1);
-    assert_int_equal(pts[2].threads, 3);
-    assert_true(best >= 1 && best <= 3);
-    free(fb);
-    free(out);
-}
-
 typedef struct seen {
     size_t calls, ok, failed;
     int last_done_ok; /* `done` counts up by one per call */
@@ -170,7 +104,7 @@ static void on_result(void *ctx, const hp_batch_result *r, size_t done, size_t t
     seen *s = ctx;
     s->calls++;
     s->last_done_ok &= done == s->calls && total == 7;
-    if (r->status == 0)
+    if (r->status == HP_OK)
         s->ok++;
     else if (r->status < 0 && strstr(r->error, "bad.hpd: offset"))
         s->failed++;
@@ -185,11 +119,11 @@ static void run_batch(void **state)
     char *bad = tu_path(f->dir, "bad");
     tu_generate(bad, 3000, 20, 2, 9, "--damage 2");
     assert_int_equal(hp_batch_add(f->b, bad, 0), HP_OK);
-    hp_batch_options o = {0};
+    hp_make_options make = HP_MAKE_OPTIONS_INIT;
+    make.threads = 4;
+    hp_batch_options o = HP_BATCH_OPTIONS_INIT;
     o.interval = 0.2;
-    o.precision = 0.01;
-    hp_make_options_init(&o.make);
-    o.make.threads = 4;
+    o.make = &make;
     o.jobs = 2;
     o.keep_going = 1;
     seen s = {0, 0, 0, 1};
@@ -209,7 +143,7 @@ static void run_batch(void **state)
         char *fb = tu_path(f->dir, "p%d", i), *hpc = tu_path(f->dir, "p%d.hpc", i);
         char *single = tu_path(f->dir, "single.hpc");
         hp_make_options m;
-        hp_make_options_init(&m);
+        hp_make_options_init(&m, HP_MAKE_OPTIONS_VERSION);
         m.output = single;
         m.threads = 1;
         assert_int_equal(hp_hpc_make_ex(fb, 0.2, 0.01, &m), HP_OK);
@@ -229,13 +163,121 @@ static void run_batch(void **state)
     free(bad);
 }
 
+/* A batch of one with an output path: the runner serves a lone profile as
+ * the CLI's `-o` uses it, with per-profile progress, and skips it once it is
+ * up to date; an output path with two profiles is refused. */
+typedef struct progress_seen {
+    size_t calls, bad;
+    uint64_t last;
+} progress_seen;
+
+static void on_progress(void *ctx, size_t index, uint64_t done, uint64_t total)
+{
+    progress_seen *p = ctx;
+    p->calls++;
+    p->bad += index != 0 || done < p->last || done > total;
+    p->last = done;
+}
+
+static void keep_status(void *ctx, const hp_batch_result *r, size_t done, size_t total)
+{
+    (void)done;
+    (void)total;
+    *(int *)ctx = r->status;
+}
+
+static void batch_of_one(void **state)
+{
+    fx *f = *state;
+    char *fb = tu_path(f->dir, "p4"), *out = tu_path(f->dir, "out.hpc"),
+         *ref = tu_path(f->dir, "ref.hpc");
+    hp_batch *b;
+    assert_int_equal(hp_batch_new(&b), HP_OK);
+    assert_int_equal(hp_batch_add(b, fb, 0), HP_OK);
+    hp_make_options m = HP_MAKE_OPTIONS_INIT;
+    m.output = out;
+    m.threads = 2;
+    m.chunk_bytes = 256;
+    hp_batch_options o = HP_BATCH_OPTIONS_INIT;
+    o.interval = 0.1;
+    o.make = &m;
+    o.skip_up_to_date = 1;
+    progress_seen ps = {0};
+    o.on_progress = on_progress;
+    o.ctx = &ps;
+    hp_batch_summary sum;
+    assert_int_equal(hp_batch_run(b, &o, &sum), HP_OK);
+    assert_int_equal(sum.digested, 1);
+    assert_true(ps.calls > 1 && ps.bad == 0);
+    m.output = ref;
+    assert_int_equal(hp_hpc_make_ex(fb, 0.1, 0.01, &m), HP_OK);
+    size_t a, c;
+    uint8_t *x = tu_read_file(out, &a), *y = tu_read_file(ref, &c);
+    assert_int_equal(a, c);
+    assert_memory_equal(x, y, a);
+    free(x), free(y);
+    /* up to date now: skipped, and told so */
+    int status = 0;
+    m.output = out;
+    o.on_progress = NULL;
+    o.on_result = keep_status;
+    o.ctx = &status;
+    assert_int_equal(hp_batch_run(b, &o, &sum), HP_OK);
+    assert_int_equal(sum.skipped, 1);
+    assert_int_equal(status, HP_SKIPPED);
+    /* an output path takes one profile */
+    assert_int_equal(hp_batch_run(f->b, &o, &sum), HP_EINVAL);
+    hp_batch_free(b);
+    free(fb), free(out), free(ref);
+}
+
+/* Options structs carry a version; the library refuses one it does not
+ * know, and the INIT macros equal the init functions. */
+static void options_versions(void **state)
+{
+    fx *f = *state;
+    hp_make_options m, mi = HP_MAKE_OPTIONS_INIT;
+    assert_int_equal(hp_make_options_init(&m, HP_MAKE_OPTIONS_VERSION), HP_OK);
+    assert_memory_equal(&m, &mi, sizeof m);
+    assert_int_equal(m.format, HP_FORMAT_V2);
+    assert_int_equal(m.level, HP_DEFAULT_LEVEL);
+    assert_int_equal(hp_make_options_init(&m, HP_MAKE_OPTIONS_VERSION + 1), HP_EINVAL);
+    hp_batch_options b, bi = HP_BATCH_OPTIONS_INIT;
+    assert_int_equal(hp_batch_options_init(&b, HP_BATCH_OPTIONS_VERSION), HP_OK);
+    assert_memory_equal(&b, &bi, sizeof b);
+    assert_true(b.interval == 60 && b.precision == 0.01);
+    assert_int_equal(hp_batch_options_init(&b, 0), HP_EINVAL);
+    hp_read_options r, ri = HP_READ_OPTIONS_INIT;
+    assert_int_equal(hp_read_options_init(&r, HP_READ_OPTIONS_VERSION), HP_OK);
+    assert_memory_equal(&r, &ri, sizeof r);
+    assert_int_equal(hp_read_options_init(&r, 7), HP_EINVAL);
+
+    char *fb = tu_path(f->dir, "p0");
+    m.version = 99;
+    assert_int_equal(hp_hpc_make_ex(fb, 1, 0, &m), HP_EINVAL);
+    assert_non_null(strstr(hp_last_error(), "version 99"));
+    m.version = HP_MAKE_OPTIONS_VERSION;
+    b.version = 0;
+    assert_int_equal(hp_batch_run(f->b, &b, NULL), HP_EINVAL);
+    r.version = 2;
+    hp_hpd *hpd;
+    assert_int_equal(hp_hpd_open(&hpd, fb, NULL, &r), HP_EINVAL);
+    free(fb);
+
+    assert_int_equal(hp_version_number(), HP_VERSION_NUMBER);
+    char v[32];
+    snprintf(v, sizeof v, "%u.%u.%u", hp_version_number() / 10000, hp_version_number() / 100 % 100,
+             hp_version_number() % 100);
+    assert_string_equal(v, hp_version());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_of_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(options_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(shards, setup, teardown),
-        cmocka_unit_test_setup_teardown(recorded_params, setup, teardown),
-        cmocka_unit_test_setup_teardown(slice, setup, teardown),
         cmocka_unit_test_setup_teardown(run_batch, setup, teardown),
     };
     return cmocka_run_group_tests_name("batch", tests, NULL, NULL);

@@ -43,7 +43,7 @@ static hp_hpc *digest_all_ways(fx *f, double interval, double precision, hp_make
         for (int c = 0; c < 4; c++) {
             for (int v = 0; v < 2; v++) {
                 hp_make_options o;
-                hp_make_options_init(&o);
+                hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
                 o.threads = threads[t];
                 o.chunk_bytes = chunks[c];
                 o.format = v ? HP_FORMAT_V2 : HP_FORMAT_V1;
@@ -235,7 +235,7 @@ static void bad_parameters(void **state)
     tu_buf b = {0};
     write_profile(f, &b);
     hp_make_options o;
-    hp_make_options_init(&o);
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
     o.output = f->out;
     assert_int_equal(hp_hpc_make_ex(f->fb, 0.0009, 0, &o), HP_EINVAL);
     assert_int_equal(hp_hpc_make_ex(f->fb, NAN, 0, &o), HP_EINVAL);
@@ -276,14 +276,14 @@ static void property_salvage(void **state)
         size_t ref_len;
         assert_int_equal(tu_ref_digest(f->fb, 10, 0.01, 0, &ref, &ref_len), HP_EFORMAT);
         assert_int_equal(tu_ref_digest(f->fb, 10, 0.01, 1, &ref, &ref_len), 0);
-        const size_t chunks[] = {0, 64, 777, 5000};
+        const size_t salvage_chunks[] = {0, 64, 777, 5000};
         for (int t = 1; t <= 4; t++) {
             for (int c = 0; c < 4; c++) {
                 hp_make_options o;
                 hp_make_report rep;
-                hp_make_options_init(&o);
+                hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
                 o.threads = t;
-                o.chunk_bytes = chunks[c];
+                o.chunk_bytes = salvage_chunks[c];
                 o.format = HP_FORMAT_V1;
                 o.output = f->out;
                 o.report = &rep;
@@ -305,6 +305,32 @@ static void property_salvage(void **state)
     }
 }
 
+/* limit_bytes digests exactly the events that start before the limit. */
+static void slice(void **state)
+{
+    fx *f = *state;
+    tu_generate(f->fb, 4500, 20, 2, 6, NULL);
+    const char *fb = f->fb, *out = f->out;
+    hp_make_options o;
+    hp_make_report r;
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
+    o.output = out;
+    o.report = &r;
+    o.limit_bytes = 5000;
+    o.threads = 2;
+    o.chunk_bytes = 1000;
+    assert_int_equal(hp_hpc_make_ex(fb, 0.1, 0, &o), HP_OK);
+    hp_hpd *it;
+    assert_int_equal(hp_hpd_open(&it, fb, NULL, NULL), HP_OK);
+    hp_event e;
+    uint64_t before = 0;
+    while (hp_hpd_next(it, &e) == HP_OK)
+        before += e.offset < 5000;
+    hp_hpd_close(it);
+    assert_int_equal(r.events, before);
+    assert_true(r.events > 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, tu_scratch_setup, tu_scratch_teardown)
@@ -313,6 +339,7 @@ int main(void)
         T(ties_by_trace_index),     T(precision_walk),      T(empty_hpd),
         T(single_event_at_zero),    T(huge_sizes_and_sampling), T(negative_traces_left_out),
         T(bad_parameters),          T(property_random_profiles), T(property_salvage),
+        T(slice),
     };
     return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
 }

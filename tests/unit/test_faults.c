@@ -54,7 +54,7 @@ static void digest_matches_reference(fx *f, int salvage)
     size_t ref_len;
     int ref_rc = tu_ref_digest(f->fb, 100, 0.01, salvage, &ref, &ref_len);
     hp_make_options o;
-    hp_make_options_init(&o);
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
     o.format = HP_FORMAT_V1;
     o.output = f->out;
     o.salvage = salvage;
@@ -132,7 +132,7 @@ static void hpc_truncated_everywhere(void **state)
     /* our v2 of tiny, 1 s snapshots */
     char *tiny = tu_path(tu_data_dir(), "tiny");
     hp_make_options o;
-    hp_make_options_init(&o);
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
     o.output = f->out;
     assert_int_equal(hp_hpc_make_ex(tiny, 1, 0.01, &o), HP_OK);
     size_t n2;

@@ -72,7 +72,7 @@ static void make_digest(const char *dir, hp_format format, const char *name)
 {
     char *fb = tu_path(tu_data_dir(), "small-a"), *out = tu_path(dir, "%s", name);
     hp_make_options o;
-    hp_make_options_init(&o);
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
     o.format = format;
     o.output = out;
     o.frame_bytes = 2000; /* several frames even for a small digest */

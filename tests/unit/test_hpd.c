@@ -50,23 +50,24 @@ static void record_skip(void *ctx, const hp_skip *s)
         k->s[k->n++] = *s;
 }
 
-/* Reads all events; returns the last status (0 or an error). */
+/* Reads all events; returns HP_OK or the error that stopped them. */
 static int read_all(fx *f, int salvage, hp_event *evs, int cap, int *n, skips *k, hp_hpd_stats *st)
 {
-    hp_read_options o = {salvage, record_skip, k};
+    hp_read_options o = {
+        .version = HP_READ_OPTIONS_VERSION, .salvage = salvage, .on_skip = record_skip, .ctx = k};
     hp_hpd *hpd;
     int rc = hp_hpd_open(&hpd, f->fb, NULL, &o);
     if (rc < 0)
         return rc;
     hp_event e;
     *n = 0;
-    while ((rc = hp_hpd_next(hpd, &e)) == 1)
+    while ((rc = hp_hpd_next(hpd, &e)) == HP_OK)
         if (*n < cap)
             evs[(*n)++] = e;
     if (st)
         hp_hpd_get_stats(hpd, st);
     hp_hpd_close(hpd);
-    return rc;
+    return rc == HP_END ? HP_OK : rc;
 }
 
 static void negative_delta(void **state)
@@ -245,9 +246,9 @@ static void fixture_counts(void **state)
         hp_event e;
         int rc;
         uint64_t trace0 = 0;
-        while ((rc = hp_hpd_next(hpd, &e)) == 1)
+        while ((rc = hp_hpd_next(hpd, &e)) == HP_OK)
             trace0 += e.traceindex == 0;
-        assert_int_equal(rc, 0);
+        assert_int_equal(rc, HP_END);
         hp_hpd_stats st;
         hp_hpd_get_stats(hpd, &st);
         assert_int_equal(st.events, want[i].events);

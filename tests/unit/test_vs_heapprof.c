@@ -76,7 +76,7 @@ static void run_fixture(const char *name, uint64_t interval_ms, compare *cmp)
     assert_int_equal(tu_raw_events(fb, hpm, 0, &ev, &n), 0);
 
     hp_make_options o;
-    hp_make_options_init(&o);
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
     o.format = HP_FORMAT_V1;
     o.output = ours_path;
     assert_int_equal(hp_hpc_make_ex(fb, (double)interval_ms / 1000, 0, &o), HP_OK);

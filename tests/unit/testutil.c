@@ -264,13 +264,13 @@ int tu_raw_events(const char *filebase, hp_hpm *hpm, int salvage, tu_raw **out, 
 
     /* which events count: the library's sequential reader decides (strict
      * errors, salvage skips); their fields are decoded here, independently */
-    hp_read_options ro = {salvage, NULL, NULL};
+    hp_read_options ro = {.version = HP_READ_OPTIONS_VERSION, .salvage = salvage};
     hp_hpd *it;
     int rc = hp_hpd_open(&it, filebase, hpm, &ro);
     tu_raw *ev = NULL;
     size_t n = 0, cap = 0;
     hp_event e;
-    while (rc == 0 && (rc = hp_hpd_next(it, &e)) == 1) {
+    while (rc == 0 && (rc = hp_hpd_next(it, &e)) == HP_OK) {
         const uint8_t *p = hpd + e.offset;
         uint32_t word = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
         p += 4;

@@ -1,8 +1,8 @@
-/* event.h - decoding one .hpd event, with the validity rules of
+/* hpd_event.h - one .hpd event: decoding it, with the validity rules of
  * docs/FORMATS.md ("Damaged event streams"). Shared by the HPD iterator and
  * the digester's hot loop, hence inline. */
-#ifndef HP_EVENT_H
-#define HP_EVENT_H
+#ifndef HP_HPD_EVENT_H
+#define HP_HPD_EVENT_H
 
 #include "bytes.h"
 #include "heapprof.h"

@@ -63,7 +63,7 @@ static void kill_self(void *ctx, uint64_t done, uint64_t total)
 static hp_make_options small_chunks(void)
 {
     hp_make_options o;
-    hp_make_options_init(&o);
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
     o.threads = 2;
     o.chunk_bytes = 4096; /* many waves, so there is a middle to stop in */
     return o;
@@ -88,20 +88,26 @@ static void sigkill_midway(void **state)
     }
 }
 
+/* What the progress callback raises: the digest's cancel flag. */
+typedef struct cancel_ctx {
+    volatile int *flag;
+} cancel_ctx;
+
 static void set_cancel(void *ctx, uint64_t done, uint64_t total)
 {
     (void)total;
     if (done > 0)
-        *(volatile int *)ctx = 1;
+        *((cancel_ctx *)ctx)->flag = 1;
 }
 
 static void cancel_flag(void **state)
 {
     fx *f = *state;
     volatile int cancel = 0;
+    cancel_ctx cc = {&cancel};
     hp_make_options o = small_chunks();
     o.progress = set_cancel;
-    o.progress_ctx = (void *)&cancel;
+    o.progress_ctx = &cc;
     o.cancel = &cancel;
     assert_int_equal(hp_hpc_make_ex(f->fb, 0.01, 0.01, &o), HP_ECANCELED);
     assert_non_null(strstr(hp_last_error(), "cancelled"));

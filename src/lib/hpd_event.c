@@ -1,4 +1,17 @@
-#include "event.h"
+/* hpd_event.c - what the inline decoder in hpd_event.h leaves out of line:
+ * the names of the damage reasons, and resynchronisation after damage. */
+#include "hpd_event.h"
+
+const char *hp_damage_reason_str(int reason)
+{
+    switch (reason) {
+    case HP_DAMAGE_TRACE: return "trace index beyond the last trace";
+    case HP_DAMAGE_USEC: return "microseconds field >= 1000000";
+    case HP_DAMAGE_NEG_ZERO: return "negative delta with 0 seconds";
+    case HP_DAMAGE_VARINT: return "varint longer than 10 bytes";
+    default: return "invalid event";
+    }
+}
 
 /* Whether the events from `off` are plausible: `run` valid ones, or valid
  * ones up to the end (a partial final event included). */

@@ -1,0 +1,61 @@
+/* parallel.c: the one parallel loop. */
+#include "testutil.h"
+
+#include "parallel.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXN 200
+#define MAXW 8
+
+typedef struct loop {
+    atomic_int calls[MAXN];
+    atomic_int busy[MAXW];   /* calls running per worker number */
+    atomic_int clash;        /* two calls at once with one worker number */
+    atomic_int bad_worker;
+    int threads;
+} loop;
+
+static void body(void *ctx, int i, int worker)
+{
+    loop *l = ctx;
+    if (worker < 0 || worker >= l->threads || worker >= MAXW) {
+        atomic_fetch_add(&l->bad_worker, 1);
+        return;
+    }
+    if (atomic_fetch_add(&l->busy[worker], 1) != 0)
+        atomic_fetch_add(&l->clash, 1);
+    for (volatile int spin = 0; spin < 1000; spin++)
+        ;
+    atomic_fetch_add(&l->calls[i], 1);
+    atomic_fetch_sub(&l->busy[worker], 1);
+}
+
+/* Every index exactly once, worker numbers below the team size and never
+ * shared by two calls at a time, for any n and team size. */
+static void every_index_once(void **state)
+{
+    (void)state;
+    const int ns[] = {0, 1, 2, 7, MAXN};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (int threads = 1; threads <= MAXW; threads++) {
+            loop *l = calloc(1, sizeof *l);
+            l->threads = threads;
+            hp_parallel_for(ns[a], threads, body, l);
+            for (int i = 0; i < MAXN; i++)
+                assert_int_equal(atomic_load(&l->calls[i]), i < ns[a] ? 1 : 0);
+            assert_int_equal(atomic_load(&l->clash), 0);
+            assert_int_equal(atomic_load(&l->bad_worker), 0);
+            free(l);
+        }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_index_once),
+    };
+    return cmocka_run_group_tests_name("parallel", tests, NULL, NULL);
+}
