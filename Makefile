@@ -20,7 +20,7 @@ SANITIZE ?=
 CFLAGS   ?= -O2 -g
 AR       ?= ar
 
-PKGS     := libzstd
+PKGS     := libzstd libxxhash
 ifeq ($(SANITIZE),)
 BUILD    ?= build
 else
@@ -43,7 +43,7 @@ LIBCFLAGS := $(BASEFLAGS) -fopenmp -fvisibility=hidden -Isrc/lib \
 CLICFLAGS := $(BASEFLAGS)
 # tests and benchmarks may look inside
 TESTCFLAGS := $(LIBCFLAGS) -Itests/unit
-LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd) -lm
+LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lxxhash) -lm
 ALLLDFLAGS := $(SANFLAGS) -fopenmp -pthread $(LDFLAGS)
 
 LIB_SRC  := $(wildcard src/lib/*.c)
