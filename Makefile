@@ -115,6 +115,7 @@ abi-test: $(SHARED)
 
 cli-test: $(CLI) $(GEN)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh
+	@HEAPPROF=$(CLI) HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./tests/cli/edges.sh
 
 # heapprof-mpi: built and tested where Open MPI's mpicc and mpirun are
 # installed (Debian: libopenmpi-dev openmpi-bin); skipped elsewhere.

@@ -175,15 +175,17 @@ static int run(const cli_digest_opts *o, hp_batch *b, cli_report *report)
     free(s.partial);
     if (report)
         cli_report_summary(report, n, &sum);
-    if (rc == HP_EINVAL)
-        return cli_lib_error(rc);
+    if (rc < 0 && sum.failed + sum.digested + sum.skipped + sum.not_run == 0)
+        return cli_lib_error(rc); /* refused before any profile: the options */
     if (n > 1 && (o->verbose || rc < 0))
         fprintf(stderr,
                 "heapprof: %zu profiles: %zu digested, %zu up to date, %zu failed, %zu not run"
                 " (%d at once, %d threads each, %.1f s)\n",
                 n, sum.digested, sum.skipped, sum.failed, sum.not_run, sum.jobs,
                 sum.threads_per_job, sum.seconds);
-    return rc == HP_OK ? EXIT_OK : EXIT_DATA;
+    /* a lone profile refused for what was asked (an output that is an
+     * input) is a usage error; any other failure is a data error */
+    return rc == HP_OK ? EXIT_OK : n == 1 && rc == HP_EINVAL ? EXIT_USAGE : EXIT_DATA;
 }
 
 int cmd_digest(int argc, char **argv)
