@@ -1,0 +1,299 @@
+/* schedule.c - the batch scheduler's plan, and the cost model it plans and
+ * predicts with (see schedule.h). */
+#include "schedule.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hp_cost_model_default(hp_cost_model *m)
+{
+    /* one thread digests about 150 MB/s at -i 1 on the bench machines; the
+     * serial fraction and the fixed cost per profile are the engine's
+     * (docs/PERFORMANCE.md, "The batch scheduler") */
+    m->s_per_byte = 1.0 / 150e6;
+    m->serial = 0.02;
+    m->fixed_s = 0.002;
+    m->bytes_per_thread = 4u << 20;
+}
+
+double hp_sched_speedup(const hp_cost_model *m, int n)
+{
+    return n <= 1 ? 1.0 : (double)n / (1.0 + m->serial * (double)(n - 1));
+}
+
+double hp_sched_seconds(const hp_cost_model *m, uint64_t bytes, int n)
+{
+    return (double)bytes * m->s_per_byte / hp_sched_speedup(m, n < 1 ? 1 : n);
+}
+
+int hp_sched_useful(const hp_cost_model *m, uint64_t bytes, int total)
+{
+    uint64_t n = m->bytes_per_thread ? (bytes + m->bytes_per_thread - 1) / m->bytes_per_thread : 1;
+    return n < 1 ? 1 : n > (uint64_t)total ? total : (int)n;
+}
+
+/* The fewest threads (up to the useful most) with which `bytes` of work
+ * ends within `span` seconds, or 0 when even the most cannot. */
+static int threads_within(const hp_cost_model *m, uint64_t bytes, int total, double span)
+{
+    int most = hp_sched_useful(m, bytes, total);
+    if (hp_sched_seconds(m, bytes, most) > span)
+        return 0;
+    int lo = 1, hi = most; /* time falls as threads grow: search the fewest */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (hp_sched_seconds(m, bytes, mid) <= span)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Whether everything can end within `span`: each job on the fewest threads
+ * that make it, the running ones at once, and all of it fitting in the
+ * cores' thread-seconds. The queued jobs that one thread finishes in time
+ * (all but the largest few) count by their total, suffix[k] being the
+ * one-thread seconds of queued[k..nq). */
+static int fits(const hp_cost_model *m, int total, const hp_sched_job *run, size_t nrun,
+                const uint64_t *queued, size_t nq, const double *suffix, double span)
+{
+    double thread_s = 0;
+    int at_once = 0;
+    for (size_t i = 0; i < nrun; i++) {
+        int n = threads_within(m, run[i].remaining, total, span);
+        if (n == 0)
+            return 0;
+        at_once += n;
+        thread_s += n * hp_sched_seconds(m, run[i].remaining, n);
+    }
+    if (at_once > total)
+        return 0;
+    size_t k = 0;
+    for (; k < nq && hp_sched_seconds(m, queued[k], 1) + m->fixed_s > span; k++) {
+        int n = threads_within(m, queued[k], total, span - m->fixed_s);
+        if (n == 0)
+            return 0;
+        thread_s += n * (hp_sched_seconds(m, queued[k], n) + m->fixed_s);
+    }
+    thread_s += suffix[k];
+    return thread_s <= (double)total * span * (1 + 1e-9);
+}
+
+void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t nrun,
+                   const uint64_t *queued, size_t nq, int *start, size_t *nstart)
+{
+    *nstart = 0;
+    double *suffix = malloc((nq + 1) * sizeof *suffix);
+    if (!suffix) { /* no memory to plan with: keep going as things are */
+        for (size_t i = 0; i < nrun; i++)
+            run[i].threads = run[i].threads < 1 ? 1 : run[i].threads;
+        return;
+    }
+    /* the span to aim for: the shortest within which everything fits,
+     * between the largest job alone and everything on one thread */
+    suffix[nq] = 0;
+    for (size_t k = nq; k-- > 0;)
+        suffix[k] = suffix[k + 1] + hp_sched_seconds(m, queued[k], 1) + m->fixed_s;
+    double lo = 0, hi = suffix[0];
+    for (size_t i = 0; i < nrun; i++) {
+        double alone = hp_sched_seconds(m, run[i].remaining, hp_sched_useful(m, run[i].remaining, total));
+        lo = alone > lo ? alone : lo;
+        hi += hp_sched_seconds(m, run[i].remaining, 1);
+    }
+    for (size_t k = 0; k < nq && k < 1; k++) {
+        double alone = hp_sched_seconds(m, queued[k], hp_sched_useful(m, queued[k], total)) + m->fixed_s;
+        lo = alone > lo ? alone : lo;
+    }
+    hi = hi > lo ? hi : lo;
+    for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
+        double mid = (lo + hi) / 2;
+        if (fits(m, total, run, nrun, queued, nq, suffix, mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    /* running jobs: the fewest threads that end them within the span */
+    int left = total;
+    for (size_t i = 0; i < nrun; i++) {
+        int n = threads_within(m, run[i].remaining, total, hi);
+        run[i].threads = n < 1 ? 1 : n;
+        left -= run[i].threads;
+    }
+    /* queued jobs start, largest first, while threads are left */
+    for (size_t k = 0; k < nq && left > 0; k++) {
+        int n = threads_within(m, queued[k], total, hi - m->fixed_s);
+        n = n < 1 ? 1 : n > left ? left : n;
+        start[(*nstart)++] = n;
+        left -= n;
+    }
+    /* threads still free help whatever ends last */
+    while (left > 0) {
+        double worst = 0;
+        size_t pick = SIZE_MAX;
+        for (size_t i = 0; i < nrun; i++) {
+            int n = run[i].threads;
+            double tm = hp_sched_seconds(m, run[i].remaining, n);
+            if (n < hp_sched_useful(m, run[i].remaining, total) && tm > worst) {
+                worst = tm;
+                pick = i;
+            }
+        }
+        if (pick == SIZE_MAX)
+            break;
+        run[pick].threads++;
+        left--;
+    }
+    free(suffix);
+}
+
+/* ---- replaying a batch ---------------------------------------------------------- */
+
+typedef struct sim_job {
+    uint64_t remaining;
+    int threads;      /* held now */
+    int target;       /* planned for its next wave */
+    double until;     /* when its wave (or its fixed cost) ends */
+    int fixed_done;
+} sim_job;
+
+/* Starts the next wave of job j at time t with its target threads (as many
+ * as are free); returns the threads it now holds. */
+static void begin_wave(const hp_cost_model *m, sim_job *j, int *free_threads, double t,
+                       uint64_t wave_bytes)
+{
+    int want = j->target < 1 ? 1 : j->target;
+    int n = j->threads + *free_threads < want ? j->threads + *free_threads : want;
+    n = n < 1 ? 1 : n;
+    *free_threads -= n - j->threads;
+    j->threads = n;
+    if (!j->fixed_done) {
+        j->until = t + m->fixed_s;
+        return;
+    }
+    /* the engine's automatic chunks: 48 MiB a wave, 4 to 16 MiB a chunk */
+    uint64_t chunk = wave_bytes ? wave_bytes : (uint64_t)(48u << 20) / (uint64_t)n;
+    chunk = wave_bytes ? chunk : chunk < (4u << 20) ? (4u << 20) : chunk > (16u << 20) ? (16u << 20) : chunk;
+    uint64_t bytes = (uint64_t)n * chunk;
+    bytes = bytes > j->remaining ? j->remaining : bytes;
+    j->until = t + hp_sched_seconds(m, bytes, n);
+    j->remaining -= bytes;
+}
+
+double hp_sched_simulate(const hp_cost_model *m, int cores, const uint64_t *sizes, size_t n,
+                         uint64_t wave_bytes, int jobs)
+{
+    sim_job *run = calloc(n ? n : 1, sizeof *run);
+    hp_sched_job *plan = calloc(n ? n : 1, sizeof *plan);
+    int *start = calloc(n ? n : 1, sizeof *start);
+    size_t *who = calloc(n ? n : 1, sizeof *who); /* plan[i] is run[who[i]] */
+    double t = 0;
+    size_t next = 0, active = 0, done = 0;
+    int free_threads = cores;
+    if (!run || !plan || !start || !who) {
+        t = -1;
+        goto out;
+    }
+    while (done < n) {
+        if (jobs > 0) { /* a fixed plan: start what the slots allow */
+            int per = cores / jobs > 0 ? cores / jobs : 1;
+            while (next < n && (int)active < jobs && free_threads >= per) {
+                run[next] = (sim_job){.remaining = sizes[next], .target = per};
+                begin_wave(m, &run[next], &free_threads, t, wave_bytes);
+                next++, active++;
+            }
+        } else { /* the scheduler: plan over the running and the queued */
+            size_t np = 0;
+            for (size_t i = 0; i < next; i++)
+                if (run[i].threads > 0 || run[i].until > t) {
+                    plan[np] = (hp_sched_job){.remaining = run[i].remaining, .threads = run[i].threads};
+                    who[np++] = i;
+                }
+            size_t nstart;
+            hp_sched_plan(m, cores, plan, np, sizes + next, n - next, start, &nstart);
+            for (size_t i = 0; i < np; i++)
+                run[who[i]].target = plan[i].threads;
+            for (size_t k = 0; k < nstart && free_threads > 0; k++, next++, active++) {
+                run[next] = (sim_job){.remaining = sizes[next], .target = start[k]};
+                begin_wave(m, &run[next], &free_threads, t, wave_bytes);
+            }
+        }
+        /* the next event: the earliest end of a wave */
+        double soonest = INFINITY;
+        size_t j = SIZE_MAX;
+        for (size_t i = 0; i < next; i++)
+            if (run[i].threads > 0 && run[i].until < soonest) {
+                soonest = run[i].until;
+                j = i;
+            }
+        if (j == SIZE_MAX)
+            break; /* cannot happen: something always runs */
+        t = soonest;
+        sim_job *s = &run[j];
+        s->fixed_done = 1;
+        if (s->remaining == 0) { /* finished: its threads go back */
+            free_threads += s->threads;
+            s->threads = 0;
+            done++, active--;
+        } else if (jobs > 0) {
+            begin_wave(m, s, &free_threads, t, wave_bytes);
+        } else { /* its next wave takes what the plan gives it */
+            size_t np = 0;
+            for (size_t i = 0; i < next; i++)
+                if (run[i].threads > 0) {
+                    plan[np] = (hp_sched_job){.remaining = run[i].remaining, .threads = run[i].threads};
+                    who[np++] = i;
+                }
+            size_t nstart;
+            hp_sched_plan(m, cores, plan, np, sizes + next, n - next, start, &nstart);
+            for (size_t i = 0; i < np; i++)
+                run[who[i]].target = plan[i].threads;
+            free_threads += s->threads; /* released, then taken again */
+            s->threads = 0;
+            begin_wave(m, s, &free_threads, t, wave_bytes);
+        }
+    }
+out:
+    free(run);
+    free(plan);
+    free(start);
+    free(who);
+    return t;
+}
+
+double hp_sched_model_bound(const hp_cost_model *m, int cores, const uint64_t *sizes, size_t n)
+{
+    /* the shortest span within which every profile, on the fewest threads
+     * that end it in time (the most efficient constant allocation, speed-ups
+     * being concave), fits in the cores' thread-seconds: hp_sched_plan's
+     * span at the start */
+    double *suffix = malloc((n + 1) * sizeof *suffix);
+    if (!suffix)
+        return -1;
+    suffix[n] = 0;
+    for (size_t k = n; k-- > 0;)
+        suffix[k] = suffix[k + 1] + hp_sched_seconds(m, sizes[k], 1) + m->fixed_s;
+    double lo = 0, hi = suffix[0];
+    for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
+        double mid = (lo + hi) / 2;
+        if (fits(m, cores, NULL, 0, sizes, n, suffix, mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    free(suffix);
+    return hi;
+}
+
+double hp_sched_lower_bound(const hp_cost_model *m, int cores, const uint64_t *sizes, size_t n)
+{
+    double all = 0, largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        all += hp_sched_seconds(m, sizes[i], 1) + m->fixed_s;
+        double alone = hp_sched_seconds(m, sizes[i], hp_sched_useful(m, sizes[i], cores)) + m->fixed_s;
+        largest = alone > largest ? alone : largest;
+    }
+    all /= cores;
+    return all > largest ? all : largest;
+}
