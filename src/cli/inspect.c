@@ -135,6 +135,21 @@ static void print_sampling(const hp_hpm *hpm)
     printf("%-12s >= %" PRIu64 " bytes: every allocation\n", n ? "" : "sampling", lo);
 }
 
+/* A snapshot's total (summed modulo 2^64, as the library does) and how many
+ * of its entries are negative: heapprof 1.0's own digests store its wrapped
+ * 32-bit counters that way. */
+static size_t snapshot_total(const hp_snapshot *s, int64_t *total)
+{
+    uint64_t sum = 0;
+    size_t negative = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        sum += (uint64_t)s->entries[i].bytes;
+        negative += s->entries[i].bytes < 0;
+    }
+    *total = sum <= (uint64_t)INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
+    return negative;
+}
+
 static void print_digest(const char *filebase)
 {
     size_t n = strlen(filebase) + 5;
@@ -155,22 +170,31 @@ static void print_digest(const char *filebase)
         free(path);
         return;
     }
-    uint64_t peak = 0, total;
-    size_t peak_k = 0;
+    int64_t peak = 0, total;
+    size_t peak_k = 0, negative = 0;
     for (size_t k = 0; k < hp_hpc_length(hpc); k++) {
-        if ((rc = hp_hpc_total_usage(hpc, k, &total)) < 0) {
+        hp_snapshot s;
+        if ((rc = hp_hpc_snapshot(hpc, k, &s)) < 0) {
             cli_warn("%s", hp_last_error());
             break;
         }
-        if (total > peak) {
+        negative += snapshot_total(&s, &total) > 0;
+        if (k == 0 || total > peak) {
             peak = total;
             peak_k = k;
         }
     }
     printf("%-12s %s: format v%d, interval %g s, %zu snapshots, %lld bytes on disk\n", "digest", path,
            hp_hpc_format(hpc), hp_hpc_time_interval(hpc), hp_hpc_length(hpc), (long long)st.st_size);
-    printf("%-12s %" PRIu64 " bytes at %g s (snapshot %zu)\n", "peak usage", peak,
-           (double)peak_k * hp_hpc_time_interval(hpc), peak_k);
+    if (hp_hpc_length(hpc) == 0)
+        printf("%-12s none (no snapshots: heapprof 1.0 writes none for a run shorter than its "
+               "interval)\n", "peak usage");
+    else
+        printf("%-12s %" PRId64 " bytes at %g s (snapshot %zu)\n", "peak usage", peak,
+               (double)peak_k * hp_hpc_time_interval(hpc), peak_k);
+    if (negative)
+        printf("%-12s %zu snapshots hold negative entries (heapprof 1.0's 32-bit counters "
+               "wrapped: their sizes are wrong)\n", "negative", negative);
     hp_hpc_close(hpc);
     free(path);
 }
@@ -374,6 +398,11 @@ int cmd_snapshot(int argc, char **argv)
     }
     double iv = hp_hpc_time_interval(hpc);
     double kk = a.at / iv + 1e-9; /* 0.3 / 0.1 is 2.9999999999999996 */
+    if (hp_hpc_length(hpc) == 0) {
+        rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest has no snapshots)",
+                       a.filebase, a.at);
+        goto out;
+    }
     if (kk >= (double)hp_hpc_length(hpc)) {
         rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest covers 0 to %g s)",
                        a.filebase, a.at, (double)(hp_hpc_length(hpc) - 1) * iv);
@@ -385,13 +414,15 @@ int cmd_snapshot(int argc, char **argv)
         rc = cli_lib_error(rc);
         goto out;
     }
-    uint64_t total = 0;
-    for (size_t i = 0; i < s.count; i++)
-        total += s.entries[i].bytes;
+    int64_t total;
+    size_t negative = snapshot_total(&s, &total);
     if (hp_hpm_open(&hpm, a.filebase) < 0)
         hpm = NULL; /* frames are a nicety: the snapshot stands without them */
-    printf("snapshot %zu at %g s: %" PRIu64 " bytes in %zu entries\n", k, s.relative_time, total,
+    printf("snapshot %zu at %g s: %" PRId64 " bytes in %zu entries", k, s.relative_time, total,
            s.count);
+    if (negative)
+        printf(" (%zu negative: heapprof 1.0's 32-bit counters wrapped)", negative);
+    printf("\n");
     /* copy: reading traces does not touch the hpc, but keep entries stable */
     for (size_t i = 0; i < s.count && i < (size_t)a.top; i++) {
         const hp_entry *e = &s.entries[i];
@@ -403,7 +434,7 @@ int cmd_snapshot(int argc, char **argv)
         else if (hpm && hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth) == HP_OK && depth > 0)
             snprintf(where, sizeof where, "%s:%" PRIu32, hp_hpm_file_name(hpm, f[depth - 1].file_id),
                      f[depth - 1].lineno);
-        printf("%4zu %14" PRIu64 " %6.2f%%  trace %-7" PRIu32 " %s\n", i + 1, e->bytes,
+        printf("%4zu %14" PRId64 " %6.2f%%  trace %-7" PRIu32 " %s\n", i + 1, e->bytes,
                total ? 100.0 * (double)e->bytes / (double)total : 0.0, e->traceindex, where);
     }
     rc = EXIT_OK;

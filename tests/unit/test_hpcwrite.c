@@ -53,7 +53,7 @@ static void v1_file(void **state)
         hp_snapshot snap;
         assert_int_equal(hp_hpc_snapshot(hpc, k, &snap), HP_OK);
         assert_int_equal(snap.count, want[k]);
-        assert_true(snap.entries[want[k] - 1].bytes == 1000 - (want[k] - 1));
+        assert_true(snap.entries[want[k] - 1].bytes == (int64_t)(1000 - (want[k] - 1)));
     }
     uint64_t ms;
     double p;
