@@ -288,6 +288,7 @@ uninstall:
 
 clean:
 	rm -rf build python/build python/heapprof_c/*.so python/*.egg-info
+	find python -name __pycache__ -prune -exec rm -rf {} +
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*/*/*.d) \
          $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) $(wildcard $(BUILD)/obj/bench/*.d)

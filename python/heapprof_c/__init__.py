@@ -51,8 +51,9 @@ def read(filebase: FileBase, timeInterval: float = 60, precision: float = 0.01) 
     made with the same interval (in whole ms) and precision (where the file records it: v2
     files made by heapprof-c; a v1 file is taken as made with any precision).
 
-    A .hpc made with other parameters is replaced (with a RuntimeWarning); a .hpc that
-    cannot be read is never overwritten: read() raises FormatError and leaves it as it is.
+    A .hpc made with other parameters is replaced (with a RuntimeWarning), or used as it is
+    when there is no .hpd to digest; a .hpc that cannot be read is never overwritten: read()
+    raises FormatError and leaves it as it is.
     """
     try:
         r = Reader(filebase)
@@ -68,6 +69,11 @@ def read(filebase: FileBase, timeInterval: float = 60, precision: float = 0.01) 
                     f"timeInterval must be a number, not {type(timeInterval).__name__}")
             made = _same_parameters(r.hpc, timeInterval, precision)
             if made is None:
+                return r
+            if not os.path.exists(os.fsencode(filebase) + b".hpd"):
+                warnings.warn(
+                    f"{os.fsdecode(filebase)}.hpc was made with {made}, and there is no .hpd "
+                    f"to digest again: using it as it is", RuntimeWarning, stacklevel=2)
                 return r
             warnings.warn(
                 f"{os.fsdecode(filebase)}.hpc was made with {made}: digesting again at "

@@ -160,15 +160,56 @@ static PyObject *closed_error(const char *what)
     return NULL;
 }
 
-/* ---- locks ---------------------------------------------------------------- */
+/* ---- locks ----------------------------------------------------------------
+ * A handle's lock, and the thread that holds it: a thread that uses a handle
+ * again while it holds its lock (a finalizer run by the garbage collector
+ * while the handle builds Python objects) gets RuntimeError instead of
+ * waiting for itself forever. */
 
-static void lock_handle(PyThread_type_lock lock)
+typedef struct {
+    PyThread_type_lock lock;
+    unsigned long owner; /* PyThread_get_thread_ident() of the holder, or 0 */
+} hlock;
+
+static int hlock_init(hlock *l)
 {
-    if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
+    l->lock = PyThread_allocate_lock();
+    l->owner = 0;
+    if (!l->lock) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void hlock_free(hlock *l)
+{
+    if (l->lock)
+        PyThread_free_lock(l->lock);
+    l->lock = NULL;
+}
+
+static int lock_handle(hlock *l)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "heapprof_c: a handle used again by the thread that is using it");
+        return -1;
+    }
+    if (!PyThread_acquire_lock(l->lock, NOWAIT_LOCK)) {
         Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(lock, WAIT_LOCK);
+        PyThread_acquire_lock(l->lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
+    __atomic_store_n(&l->owner, me, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void unlock_handle(hlock *l)
+{
+    __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+    PyThread_release_lock(l->lock);
 }
 
 /* Runs `stmt` with the GIL released, capturing errno right after it. */
@@ -209,7 +250,7 @@ static PyObject *pylong_from_i64(int64_t v) { return PyLong_FromLongLong((long l
 
 typedef struct {
     PyObject_HEAD
-    PyThread_type_lock lock;
+    hlock lock;
     hp_hpm *hpm;
     PyObject **traces;   /* list per trace index (NULL: not built yet) */
     size_t traces_cap;
@@ -244,12 +285,11 @@ static PyObject *hpm_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         Py_DECREF(path);
         return NULL;
     }
-    self->lock = PyThread_allocate_lock();
     self->frames = PyDict_New();
-    if (!self->lock || !self->frames) {
+    if (hlock_init(&self->lock) < 0 || !self->frames) {
         Py_DECREF(path);
         Py_DECREF(self);
-        return PyErr_NoMemory();
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
     const char *p = PyBytes_AsString(path);
     int rc, err;
@@ -267,8 +307,7 @@ static void hpm_dealloc(PyObject *o)
     HPMObject *self = (HPMObject *)o;
     hp_hpm_close(self->hpm);
     hpm_clear(self);
-    if (self->lock)
-        PyThread_free_lock(self->lock);
+    hlock_free(&self->lock);
     generic_dealloc(o);
 }
 
@@ -276,10 +315,11 @@ static PyObject *hpm_close(PyObject *o, PyObject *unused)
 {
     (void)unused;
     HPMObject *self = (HPMObject *)o;
-    lock_handle(self->lock);
+    if (lock_handle(&self->lock) < 0)
+        return NULL;
     hp_hpm *h = self->hpm;
     self->hpm = NULL;
-    PyThread_release_lock(self->lock);
+    unlock_handle(&self->lock);
     hp_hpm_close(h);
     hpm_clear(self);
     Py_RETURN_NONE;
@@ -327,15 +367,16 @@ static PyObject *hpm_num_traces(PyObject *o, PyObject *unused)
 {
     (void)unused;
     HPMObject *self = (HPMObject *)o;
-    lock_handle(self->lock);
+    if (lock_handle(&self->lock) < 0)
+        return NULL;
     if (!self->hpm) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         return closed_error("HPM");
     }
     uint32_t n = 0;
     int rc, err;
     NOGIL(rc = hp_hpm_num_traces(self->hpm, &n), err);
-    PyThread_release_lock(self->lock);
+    unlock_handle(&self->lock);
     if (rc < 0)
         return hp_raise(rc, err);
     return PyLong_FromUnsignedLong(n);
@@ -345,14 +386,15 @@ static PyObject *hpm_warm(PyObject *o, PyObject *unused)
 {
     (void)unused;
     HPMObject *self = (HPMObject *)o;
-    lock_handle(self->lock);
+    if (lock_handle(&self->lock) < 0)
+        return NULL;
     if (!self->hpm) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         return closed_error("HPM");
     }
     int rc, err;
     NOGIL(rc = hp_hpm_warm_raw_trace_cache(self->hpm), err);
-    PyThread_release_lock(self->lock);
+    unlock_handle(&self->lock);
     if (rc < 0)
         return hp_raise(rc, err);
     Py_RETURN_NONE;
@@ -424,9 +466,10 @@ static PyObject *raw_trace(HPMObject *self, uint32_t index)
     }
     if (check_registered() < 0)
         return NULL;
-    lock_handle(self->lock);
+    if (lock_handle(&self->lock) < 0)
+        return NULL;
     if (!self->hpm) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         return closed_error("HPM");
     }
     const hp_frame *frames;
@@ -434,11 +477,11 @@ static PyObject *raw_trace(HPMObject *self, uint32_t index)
     int rc, err;
     NOGIL(rc = hp_hpm_raw_trace(self->hpm, index, &frames, &depth), err);
     if (rc < 0) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         return hp_raise(rc, err);
     }
     if (rc == HP_NO_TRACE) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         Py_RETURN_NONE;
     }
     PyObject *list = PyList_New((Py_ssize_t)depth);
@@ -449,7 +492,7 @@ static PyObject *raw_trace(HPMObject *self, uint32_t index)
         else
             PyList_SetItem(list, (Py_ssize_t)i, line);
     }
-    PyThread_release_lock(self->lock);
+    unlock_handle(&self->lock);
     if (!list)
         return NULL;
     if (grow_array(&self->traces, &self->traces_cap, (size_t)index + 1) < 0) {
@@ -535,7 +578,7 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    PyThread_type_lock lock;
+    hlock lock;
     HPDObject *owner;
     hp_hpd *hpd;
     hp_event buf[HPD_BATCH];
@@ -624,15 +667,17 @@ static PyObject *hpd_iter(PyObject *o)
         return NULL;
     Py_INCREF(self);
     it->owner = self;
-    it->lock = PyThread_allocate_lock();
-    if (!it->lock) {
+    if (hlock_init(&it->lock) < 0) {
         Py_DECREF(it);
-        return PyErr_NoMemory();
+        return NULL;
     }
     HPMObject *hpm = self->hpm;
-    lock_handle(hpm->lock);
+    if (lock_handle(&hpm->lock) < 0) {
+        Py_DECREF(it);
+        return NULL;
+    }
     if (!hpm->hpm) {
-        PyThread_release_lock(hpm->lock);
+        unlock_handle(&hpm->lock);
         Py_DECREF(it);
         return closed_error("HPM");
     }
@@ -643,7 +688,7 @@ static PyObject *hpd_iter(PyObject *o)
     const char *fb = PyBytes_AsString(self->filebase);
     int rc, err;
     NOGIL(rc = hp_hpd_open(&it->hpd, fb, hpm->hpm, &opts), err);
-    PyThread_release_lock(hpm->lock);
+    unlock_handle(&hpm->lock);
     if (rc < 0) {
         Py_DECREF(it);
         return hp_raise(rc, err);
@@ -663,8 +708,7 @@ static void hpditer_dealloc(PyObject *o)
         Py_XDECREF(it->trace_ints[i]);
     PyMem_Free(it->trace_ints);
     Py_XDECREF(it->owner);
-    if (it->lock)
-        PyThread_free_lock(it->lock);
+    hlock_free(&it->lock);
     generic_dealloc(o);
 }
 
@@ -688,9 +732,10 @@ static int warn_skips(HPDIterObject *it)
 static int hpditer_fill(HPDIterObject *it)
 {
     HPMObject *hpm = it->owner->hpm;
-    lock_handle(hpm->lock);
+    if (lock_handle(&hpm->lock) < 0)
+        return -1;
     if (!hpm->hpm) { /* the HPM this reader uses was closed under it */
-        PyThread_release_lock(hpm->lock);
+        unlock_handle(&hpm->lock);
         closed_error("HPM");
         return -1;
     }
@@ -705,7 +750,7 @@ static int hpditer_fill(HPDIterObject *it)
     }
     err = errno;
     Py_END_ALLOW_THREADS
-    PyThread_release_lock(hpm->lock);
+    unlock_handle(&hpm->lock);
     it->pos = 0;
     it->count = count;
     if (rc == HP_END) {
@@ -783,9 +828,10 @@ static PyObject *hpditer_next(PyObject *o)
         }
         if (it->end)
             return NULL;
-        lock_handle(it->lock); /* one thread at a time decodes into buf */
+        if (lock_handle(&it->lock) < 0) /* one thread at a time decodes into buf */
+            return NULL;
         int r = it->pos == it->count && !it->end ? hpditer_fill(it) : 0;
-        PyThread_release_lock(it->lock);
+        unlock_handle(&it->lock);
         if (r < 0)
             return NULL;
         if (it->pos == it->count)
@@ -837,7 +883,7 @@ static PyType_Spec hpditer_spec = {"heapprof_c._heapprof_c.HPDIterator", sizeof(
 
 typedef struct {
     PyObject_HEAD
-    PyThread_type_lock lock;
+    hlock lock;
     hp_hpc *hpc;
     size_t n;
 } HPCObject;
@@ -853,11 +899,10 @@ static PyObject *hpc_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         Py_DECREF(path);
         return NULL;
     }
-    self->lock = PyThread_allocate_lock();
-    if (!self->lock) {
+    if (hlock_init(&self->lock) < 0) {
         Py_DECREF(path);
         Py_DECREF(self);
-        return PyErr_NoMemory();
+        return NULL;
     }
     const char *p = PyBytes_AsString(path);
     int rc, err;
@@ -875,8 +920,7 @@ static void hpc_dealloc(PyObject *o)
 {
     HPCObject *self = (HPCObject *)o;
     hp_hpc_close(self->hpc);
-    if (self->lock)
-        PyThread_free_lock(self->lock);
+    hlock_free(&self->lock);
     generic_dealloc(o);
 }
 
@@ -884,10 +928,11 @@ static PyObject *hpc_close(PyObject *o, PyObject *unused)
 {
     (void)unused;
     HPCObject *self = (HPCObject *)o;
-    lock_handle(self->lock);
+    if (lock_handle(&self->lock) < 0)
+        return NULL;
     hp_hpc *h = self->hpc;
     self->hpc = NULL;
-    PyThread_release_lock(self->lock);
+    unlock_handle(&self->lock);
     hp_hpc_close(h);
     Py_RETURN_NONE;
 }
@@ -947,16 +992,17 @@ static PyObject *hpc_offsets(PyObject *o, PyObject *unused)
  * using them. On failure the exception is set and the lock released. */
 static int read_snapshot(HPCObject *self, size_t k, hp_snapshot *s)
 {
-    lock_handle(self->lock);
+    if (lock_handle(&self->lock) < 0)
+        return -1;
     if (!self->hpc) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         closed_error("HPC");
         return -1;
     }
     int rc, err;
     NOGIL(rc = hp_hpc_snapshot(self->hpc, k, s), err);
     if (rc < 0) {
-        PyThread_release_lock(self->lock);
+        unlock_handle(&self->lock);
         hp_raise(rc, err);
         return -1;
     }
@@ -977,7 +1023,7 @@ static PyObject *snapshot_object(HPCObject *self, size_t k)
         Py_XDECREF(t);
         Py_XDECREF(b);
     }
-    PyThread_release_lock(self->lock);
+    unlock_handle(&self->lock);
     PyObject *items[2] = {PyFloat_FromDouble(s.relative_time), usage};
     return new_tuple(SnapshotType, SnapshotAlloc, 2, items);
 }
@@ -1218,15 +1264,18 @@ static PyObject *hpc_series(PyObject *o, PyObject *args)
             map_slot *sl = m.cap ? map_find(&m, e->traceindex) : NULL;
             if (!sl || !sl->used) {
                 /* match() is Python: it may use other handles, never this one */
-                PyThread_release_lock(self->lock);
+                unlock_handle(&self->lock);
                 sl = map_add(&m, e->traceindex, match, ns);
                 if (!sl) {
                     failed = 1;
                     break;
                 }
-                lock_handle(self->lock);
+                if (lock_handle(&self->lock) < 0) {
+                    failed = 1;
+                    break;
+                }
                 if (!self->hpc) {
-                    PyThread_release_lock(self->lock);
+                    unlock_handle(&self->lock);
                     closed_error("HPC");
                     failed = 1;
                     break;
@@ -1235,7 +1284,7 @@ static PyObject *hpc_series(PyObject *o, PyObject *args)
                 int rc, err;
                 NOGIL(rc = hp_hpc_snapshot(self->hpc, k, &s), err);
                 if (rc < 0) {
-                    PyThread_release_lock(self->lock);
+                    unlock_handle(&self->lock);
                     hp_raise(rc, err);
                     failed = 1;
                     break;
@@ -1251,7 +1300,7 @@ static PyObject *hpc_series(PyObject *o, PyObject *args)
             }
         }
         if (!failed)
-            PyThread_release_lock(self->lock);
+            unlock_handle(&self->lock);
     }
     PyObject *result = NULL;
     if (!failed && overflow) {

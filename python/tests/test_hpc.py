@@ -306,3 +306,41 @@ def test_threads_reading_one_digest(staged):
         t.join()
     hpc.close()
     assert errors == []
+
+
+def test_reentrant_use_from_a_finalizer(tmp_path):
+    """A garbage-collector callback that uses a handle while the same thread is inside it
+    (building RawTraceLines) gets RuntimeError instead of waiting for itself. CPython
+    3.9-3.11 collect inside allocations; from 3.12 on collections wait for the interpreter
+    loop, so there the callback never finds the handle busy. In a child process: a hang
+    would not block the suite."""
+    import sys
+    import heapprof_c
+    code = f"""
+import gc, sys
+sys.path.insert(0, {os.path.dirname(os.path.dirname(heapprof_c.__file__))!r})
+from heapprof_c.lowlevel import HPM
+hpm = HPM({str(support.DATA / "small-a")!r})
+inside, outside = [], []
+later = iter(range(1720, 0, -1))
+def callback(phase, info):
+    if phase == "start":
+        try:
+            outside.append(len(hpm.rawTrace(next(later))))
+        except RuntimeError as e:
+            inside.append(str(e))
+gc.callbacks.append(callback)
+gc.set_threshold(1)
+n = sum(len(hpm.rawTrace(i)) for i in range(1, 600))
+gc.callbacks.remove(callback)
+print(n, len(inside), len(outside), set(inside))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    n, inside, outside, messages = out.split(" ", 3)
+    with HPM(str(support.DATA / "small-a")) as hpm:
+        assert int(n) == sum(len(hpm.rawTrace(i)) for i in range(1, 600))
+    assert int(inside) + int(outside) > 0
+    if sys.version_info < (3, 12):
+        assert int(inside) > 0
+        assert "a handle used again by the thread that is using it" in messages

@@ -47,6 +47,16 @@ def test_other_parameters_make_a_new_digest(tmp_path):
     assert stamp(base + ".hpc") == before
 
 
+def test_other_parameters_without_hpd(tmp_path):
+    """Nothing to digest again: the digest there is used, with a warning."""
+    base = support.stage(tmp_path, "tiny", "ours.i100.p0", hpd=False)
+    before = stamp(base + ".hpc")
+    with pytest.warns(RuntimeWarning, match="made with interval 0.1 s, and there is no .hpd"):
+        with heapprof_c.read(base) as r:
+            assert r.snapshotInterval() == 0.1 and len(r.snapshots()) == 35
+    assert stamp(base + ".hpc") == before
+
+
 def test_heapprof_v1_digest_is_reused(tmp_path):
     """heapprof's own v1 files record no precision: the interval decides."""
     base = support.stage(tmp_path, "small-a", "heapprof.i100.p0")
