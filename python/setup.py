@@ -57,6 +57,13 @@ def library():
     incs = [w[2:] for w in words if w.startswith("-I")]
     libs = [w[2:] for w in words if w.startswith("-l")]
     other = [w for w in words if not w.startswith(("-I", "-l"))]
+    # the static archive where installed, so that the extension needs no
+    # libheapprof.so at run time
+    libdir = subprocess.run(["pkg-config", "--variable=libdir", "heapprof"],
+                            capture_output=True, text=True).stdout.strip()
+    archive = os.path.join(libdir, "libheapprof.a")
+    if os.path.exists(archive):
+        return incs, [archive], [l for l in libs if l != "heapprof"], other
     return incs, [], libs, other
 
 
