@@ -165,7 +165,7 @@ $(PY_EXT): $(STATIC) $(PY_SRC) $(if $(SANITIZE),$(wildcard python/heapprof_c/*.p
 # skipped under ThreadSanitizer, whose runtime CPython cannot preload
 python-test:
 	@if [ "$(findstring thread,$(SANITIZE))" ]; then echo "python-test: skipped under TSan"; \
-	else $(MAKE) --no-print-directory python && cd python && \
+	else $(MAKE) --no-print-directory -s python && cd python && \
 	    $(PY_RUN) PYTHONPATH=$(abspath $(PY_DIR)) HEAPPROF_BUILD=$(abspath $(BUILD)) \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests; fi
 
