@@ -9,6 +9,8 @@
 #   make bench           benchmarks (docs/PERFORMANCE.md); not part of test
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang)
 #   make mpi             heapprof-mpi, where Open MPI is installed
+#   make python          the Python package heapprof_c, built in place (python/)
+#   make bench-python    the Python package's benchmark (docs/PERFORMANCE.md)
 #   make install PREFIX=/usr/local    (make uninstall PREFIX=... removes it)
 #   make deps            install what is missing (apt-get); only `deps`,
 #                        `test` and `demo` ever install anything
@@ -16,6 +18,8 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+# Debian's python3 (with python3-dev, -setuptools, -pytest) rather than another on PATH
+PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 SANITIZE ?=
 CFLAGS   ?= -O2 -g
 AR       ?= ar
@@ -64,7 +68,7 @@ GEN      := $(BUILD)/hpgen
 DEPS_OK  := build/.deps-ok
 
 .PHONY: all deps test check unit-test abi-test cli-test mpi mpi-test fuzz fuzz-smoke demo bench install \
-        uninstall clean
+        uninstall clean python python-test python-pip-test bench-python
 # test objects are intermediate files; keep them so reruns do not rebuild
 .SECONDARY:
 all: $(STATIC) $(SHARED) $(CLI) $(GEN)
@@ -132,6 +136,48 @@ mpi-test: mpi $(CLI) $(GEN)
 	    HEAPPROF=$(CLI) HEAPPROF_MPI=$(MPI_BIN) HPGEN=$(GEN) ./tests/cli/mpi.sh; \
 	else echo "mpi-test: skipped (Open MPI is not installed)"; fi
 
+# ---- the Python package (python/, docs/PYTHON.md) ------------------------------
+# setup.py builds the extension, here as for pip: against include/heapprof.h
+# and $(BUILD)/libheapprof.a. Plain: in place (python/heapprof_c/); with
+# SANITIZE=address,undefined: into $(BUILD)/python/ beside a copy of the
+# package's Python files, run with libasan preloaded.
+PY_SRC   := python/setup.py python/src/_heapprof_c.c include/heapprof.h
+ifeq ($(SANITIZE),)
+PY_DIR   := python
+PY_EXT_FLAGS := --inplace
+PY_ENV   :=
+else
+PY_DIR   := $(BUILD)/python
+PY_EXT_FLAGS := --build-lib $(abspath $(PY_DIR)) --build-temp $(abspath $(BUILD)/python-tmp) --force
+PY_ENV   := CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)" HEAPPROF_BUILD=$(abspath $(BUILD))
+PY_RUN   := LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+            PYTHONMALLOC=malloc
+endif
+PY_EXT   := $(PY_DIR)/heapprof_c/_heapprof_c.abi3.so
+
+python: $(PY_EXT)
+$(PY_EXT): $(STATIC) $(PY_SRC) $(if $(SANITIZE),$(wildcard python/heapprof_c/*.py))
+	@cd python && $(PY_ENV) $(PYTHON) setup.py -q build_ext $(PY_EXT_FLAGS) 2>&1 \
+	    | { grep -v -e _BetaConfiguration -e 'warnings.warn(msg' || true; }
+	@test -z "$(SANITIZE)" || cp python/heapprof_c/*.py $(PY_DIR)/heapprof_c/
+	@test -f $@ && touch $@
+
+# the pytest suite (its closing summary line is the last line it prints);
+# skipped under ThreadSanitizer, whose runtime CPython cannot preload
+python-test:
+	@if [ "$(findstring thread,$(SANITIZE))" ]; then echo "python-test: skipped under TSan"; \
+	else $(MAKE) --no-print-directory -s python && cd python && \
+	    $(PY_RUN) PYTHONPATH=$(abspath $(PY_DIR)) HEAPPROF_BUILD=$(abspath $(BUILD)) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider tests; fi
+
+# `pip install --no-build-isolation ./python` works offline: into a scratch
+# folder, then imported from there
+python-pip-test: $(STATIC)
+	@./python/tests/pip_install.sh $(PYTHON)
+
+bench-python: all python
+	@PYTHONPATH=python $(PYTHON) python/bench/bench.py $(BENCH_ARGS)
+
 # check: the suite once, as built (plain, or with SANITIZE=...)
 check:
 	@$(MAKE) --no-print-directory all
@@ -139,6 +185,8 @@ check:
 	@$(MAKE) --no-print-directory abi-test
 	@$(MAKE) --no-print-directory cli-test
 	@$(MAKE) --no-print-directory mpi-test
+	@$(MAKE) --no-print-directory python-test
+	@test -n "$(SANITIZE)" || $(MAKE) --no-print-directory python-pip-test
 
 # test: what CI runs. The suite plain, again under ASan+UBSan, the unit
 # tests (the threaded engine and batches) under TSan, then a short fuzz run
@@ -240,7 +288,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
 
 clean:
-	rm -rf build
+	rm -rf build python/build python/heapprof_c/*.so python/*.egg-info
+	find python -name __pycache__ -prune -exec rm -rf {} +
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*/*/*.d) \
          $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) $(wildcard $(BUILD)/obj/bench/*.d)

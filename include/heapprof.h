@@ -297,7 +297,11 @@ typedef struct hp_hpc hp_hpc;
 
 typedef struct hp_entry {
     uint32_t traceindex;  /* 0: the "other" entry */
-    uint64_t bytes;
+    int64_t bytes;        /* live bytes, as stored: read as two's-complement
+                             64-bit. heapprof-c never writes a negative or
+                             zero entry; heapprof 1.0's own digests hold
+                             negative ones where its 32-bit counters wrapped
+                             (and zeros) */
 } hp_entry;
 
 typedef struct hp_snapshot {
@@ -317,7 +321,8 @@ HP_API void hp_hpc_close(hp_hpc *hpc);
 /* 1 or 2. */
 HP_API int hp_hpc_format(const hp_hpc *hpc);
 
-/* The number of snapshots. */
+/* The number of snapshots: 0 for a heapprof 1.0 digest of a run shorter than
+ * its interval (heapprof-c always writes at least one). */
 HP_API size_t hp_hpc_length(const hp_hpc *hpc);
 
 /* The interval between snapshots, seconds. */
@@ -331,8 +336,15 @@ HP_API void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *
  * data frame, cached). The entries stay valid until the next call on hpc. */
 HP_API int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out);
 
-/* The sum of snapshot k's entries. */
-HP_API int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total);
+/* The sum of snapshot k's entries (negative entries included, so it can be
+ * negative in heapprof 1.0's own digests; the sum wraps modulo 2^64). */
+HP_API int hp_hpc_total_usage(hp_hpc *hpc, size_t k, int64_t *total);
+
+/* Where snapshot k's record starts: a byte offset in the v1 stream (the file
+ * itself for v1, the decompressed stream for v2), as heapprof's
+ * HPC.offsets lists them. Returns HP_OK, or HP_ERANGE when k is past the
+ * last snapshot. */
+HP_API int hp_hpc_snapshot_offset(const hp_hpc *hpc, size_t k, uint64_t *offset);
 
 /* What a digest was made with and from, as a v2 file records it
  * (heapprof-c writes it into the padding frame after its header frame). */

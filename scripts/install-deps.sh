@@ -12,6 +12,14 @@ have_pc libxxhash || need="$need libxxhash-dev" # the seek table's frame checksu
 have_pc cmocka || need="$need libcmocka-dev"
 command -v zstd >/dev/null 2>&1 || need="$need zstd"
 command -v python3 >/dev/null 2>&1 || need="$need python3" # the CLI tests check JSON reports
+# the Python package (python/): Debian's python3 builds, tests and pip-installs it
+PY=/usr/bin/python3
+[ -x $PY ] || need="$need python3"
+[ -x $PY ] && [ -f "$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)/Python.h" ] \
+    || need="$need python3-dev"
+for m in setuptools:python3-setuptools pytest:python3-pytest pip:python3-pip wheel:python3-wheel; do
+    [ -x $PY ] && $PY -c "import ${m%%:*}" 2>/dev/null || need="$need ${m#*:}"
+done
 [ -x /usr/bin/time ] || need="$need time" # make bench: peak RSS
 # heapprof-mpi is built and tested where Open MPI is installed
 command -v mpicc >/dev/null 2>&1 || need="$need libopenmpi-dev"

@@ -135,6 +135,21 @@ static void print_sampling(const hp_hpm *hpm)
     printf("%-12s >= %" PRIu64 " bytes: every allocation\n", n ? "" : "sampling", lo);
 }
 
+/* A snapshot's total (summed modulo 2^64, as the library does) and how many
+ * of its entries are negative: heapprof 1.0's own digests store its wrapped
+ * 32-bit counters that way. */
+static size_t snapshot_total(const hp_snapshot *s, int64_t *total)
+{
+    uint64_t sum = 0;
+    size_t negative = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        sum += (uint64_t)s->entries[i].bytes;
+        negative += s->entries[i].bytes < 0;
+    }
+    *total = sum <= (uint64_t)INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
+    return negative;
+}
+
 /* Warns when a digest is not of the profile beside it: made from other
  * inputs, or naming traces the .hpm does not have (ntraces 0: unknown). */
 static void digest_warnings(hp_hpc *hpc, const char *path, const char *filebase, uint32_t ntraces,
@@ -162,8 +177,8 @@ static int print_digest(const char *path, const char *filebase, uint32_t ntraces
     hp_hpc *hpc;
     if (hp_hpc_open_path(&hpc, path) < 0)
         return cli_lib_error(HP_EFORMAT);
-    uint64_t peak = 0;
-    size_t peak_k = 0;
+    int64_t peak = 0, total;
+    size_t peak_k = 0, negative = 0;
     uint32_t max_trace = 0;
     for (size_t k = 0; k < hp_hpc_length(hpc); k++) {
         hp_snapshot s;
@@ -171,12 +186,10 @@ static int print_digest(const char *path, const char *filebase, uint32_t ntraces
             hp_hpc_close(hpc);
             return cli_lib_error(HP_EFORMAT);
         }
-        uint64_t total = 0;
-        for (size_t i = 0; i < s.count; i++) {
-            total += s.entries[i].bytes;
+        for (size_t i = 0; i < s.count; i++)
             max_trace = s.entries[i].traceindex > max_trace ? s.entries[i].traceindex : max_trace;
-        }
-        if (total > peak) {
+        negative += snapshot_total(&s, &total) > 0;
+        if (k == 0 || total > peak) {
             peak = total;
             peak_k = k;
         }
@@ -189,8 +202,15 @@ static int print_digest(const char *path, const char *filebase, uint32_t ntraces
                " bytes of .hpm + .hpd\n",
                "made with", p.interval_ms, p.precision, p.override_sampling ? ", override-sampling" : "",
                p.salvage ? ", salvage" : "", p.hpm_size, p.hpd_size);
-    printf("%-12s %" PRIu64 " bytes at %g s (snapshot %zu)\n", "peak usage", peak,
-           (double)peak_k * hp_hpc_time_interval(hpc), peak_k);
+    if (hp_hpc_length(hpc) == 0)
+        printf("%-12s none (no snapshots: heapprof 1.0 writes none for a run shorter than its "
+               "interval)\n", "peak usage");
+    else
+        printf("%-12s %" PRId64 " bytes at %g s (snapshot %zu)\n", "peak usage", peak,
+               (double)peak_k * hp_hpc_time_interval(hpc), peak_k);
+    if (negative)
+        printf("%-12s %zu snapshots hold negative entries (heapprof 1.0's 32-bit counters "
+               "wrapped: their sizes are wrong)\n", "negative", negative);
     digest_warnings(hpc, path, filebase, ntraces, max_trace);
     hp_hpc_close(hpc);
     return EXIT_OK;
@@ -440,6 +460,11 @@ int cmd_snapshot(int argc, char **argv)
     }
     double iv = hp_hpc_time_interval(hpc);
     double kk = a.at / iv + 1e-9; /* 0.3 / 0.1 is 2.9999999999999996 */
+    if (hp_hpc_length(hpc) == 0) {
+        rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest has no snapshots)",
+                       a.filebase, a.at);
+        goto out;
+    }
     if (kk >= (double)hp_hpc_length(hpc)) {
         rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest covers 0 to %g s)",
                        a.filebase, a.at, (double)(hp_hpc_length(hpc) - 1) * iv);
@@ -451,9 +476,8 @@ int cmd_snapshot(int argc, char **argv)
         rc = cli_lib_error(rc);
         goto out;
     }
-    uint64_t total = 0;
-    for (size_t i = 0; i < s.count; i++)
-        total += s.entries[i].bytes;
+    int64_t total;
+    size_t negative = snapshot_total(&s, &total);
     uint32_t ntraces = 0, max_trace = 0;
     for (size_t i = 0; i < s.count; i++)
         max_trace = s.entries[i].traceindex > max_trace ? s.entries[i].traceindex : max_trace;
@@ -470,8 +494,11 @@ int cmd_snapshot(int argc, char **argv)
     char path[8192];
     snprintf(path, sizeof path, "%s.hpc", a.filebase);
     digest_warnings(hpc, path, hpm ? a.filebase : NULL, 0, 0);
-    printf("snapshot %zu at %g s: %" PRIu64 " bytes in %zu entries\n", k, s.relative_time, total,
+    printf("snapshot %zu at %g s: %" PRId64 " bytes in %zu entries", k, s.relative_time, total,
            s.count);
+    if (negative)
+        printf(" (%zu negative: heapprof 1.0's 32-bit counters wrapped)", negative);
+    printf("\n");
     /* copy: reading traces does not touch the hpc, but keep entries stable */
     for (size_t i = 0; i < s.count && i < (size_t)a.top; i++) {
         const hp_entry *e = &s.entries[i];
@@ -483,7 +510,7 @@ int cmd_snapshot(int argc, char **argv)
         else if (hpm && hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth) == HP_OK && depth > 0)
             snprintf(where, sizeof where, "%s:%" PRIu32, hp_hpm_file_name(hpm, f[depth - 1].file_id),
                      f[depth - 1].lineno);
-        printf("%4zu %14" PRIu64 " %6.2f%%  trace %-7" PRIu32 " %s\n", i + 1, e->bytes,
+        printf("%4zu %14" PRId64 " %6.2f%%  trace %-7" PRIu32 " %s\n", i + 1, e->bytes,
                total ? 100.0 * (double)e->bytes / (double)total : 0.0, e->traceindex, where);
     }
     rc = EXIT_OK;

@@ -320,14 +320,23 @@ int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
     return HP_OK;
 }
 
-int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total)
+int hp_hpc_total_usage(hp_hpc *hpc, size_t k, int64_t *total)
 {
     hp_snapshot s;
     HP_TRY(hp_hpc_snapshot(hpc, k, &s));
-    uint64_t sum = 0;
+    uint64_t sum = 0; /* modulo 2^64: signed overflow would be undefined */
     for (size_t i = 0; i < s.count; i++)
-        sum += s.entries[i].bytes;
-    *total = sum;
+        sum += (uint64_t)s.entries[i].bytes;
+    *total = sum <= (uint64_t)INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
+    return HP_OK;
+}
+
+int hp_hpc_snapshot_offset(const hp_hpc *hpc, size_t k, uint64_t *offset)
+{
+    if (k >= hpc->n)
+        return hp_fail(HP_ERANGE, "%s: snapshot %zu out of range (%zu snapshots)", hpc->map.path, k,
+                       hpc->n);
+    *offset = hpc->offsets[k];
     return HP_OK;
 }
 

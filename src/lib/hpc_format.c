@@ -76,6 +76,13 @@ size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, ui
     return (size_t)(p - start);
 }
 
+/* A stored 64-bit value as two's complement, without implementation-defined
+ * conversions. */
+static int64_t twos_complement(uint64_t v)
+{
+    return v <= (uint64_t)INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
+}
+
 int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries,
                               size_t *cap, size_t *count, const char **why)
 {
@@ -113,9 +120,10 @@ int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **e
         }
         /* heapprof 1.0's writer stores prev - this as unsigned even where
          * its "other" entry is out of order; modular arithmetic recovers
-         * exactly what it meant */
+         * exactly what it meant. Its wrapped 32-bit counters are stored as
+         * 10-byte varints: the value is two's-complement 64-bit. */
         prev = i == 0 ? v : prev - v;
-        (*entries)[i] = (hp_entry){(uint32_t)trace, prev};
+        (*entries)[i] = (hp_entry){(uint32_t)trace, twos_complement(prev)};
     }
     if (p != end) {
         *why = "trailing bytes after the last entry";

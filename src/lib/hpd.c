@@ -84,6 +84,27 @@ static int64_t sat_add(int64_t a, int64_t b)
     return __builtin_add_overflow(a, b, &r) ? (b < 0 ? INT64_MIN : INT64_MAX) : r;
 }
 
+/* The .hpm start plus `us` microseconds as a double, rounded once: whole
+ * seconds and the nanoseconds within are summed exactly first (adding
+ * `us` * 1e-6 to the start as a double would round twice, and be a unit in
+ * the last place off, 0.24 us at today's epoch). */
+static double absolute_time(const hp_hpm *hpm, int64_t us)
+{
+    const int64_t usec = (int64_t)HP_USEC_PER_SEC, nano = 1000000000;
+    uint64_t sec, nsec;
+    hp_hpm_initial_timespec(hpm, &sec, &nsec);
+    int64_t s = us / usec + (int64_t)(nsec / (uint64_t)nano);
+    int64_t ns = us % usec * 1000 + (int64_t)(nsec % (uint64_t)nano); /* (-1e9, 2e9) */
+    if (ns < 0) {
+        s -= 1;
+        ns += nano;
+    } else if (ns >= nano) {
+        s += 1;
+        ns -= nano;
+    }
+    return ((double)sec + (double)s) + (double)ns / 1e9;
+}
+
 /* Salvage: skip from the invalid event at hpd->off to the next valid run. */
 static void skip_damage(hp_hpd *hpd, int reason)
 {
@@ -128,7 +149,7 @@ int hp_hpd_next(hp_hpd *hpd, hp_event *ev)
         hpd->relative_us = hp_time_add(hpd->relative_us, hp_event_advance_us(&raw));
         uint64_t size = raw.size > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : raw.size;
         int is_free = (raw.word & HP_EV_FREE) != 0;
-        ev->timestamp = hp_hpm_initial_time(hpd->hpm) + (double)hpd->signed_us * 1e-6;
+        ev->timestamp = absolute_time(hpd->hpm, hpd->signed_us);
         ev->traceindex = raw.word & HP_EV_TRACE_MASK;
         ev->size = is_free ? -(int64_t)size : (int64_t)size;
         ev->scale = hp_hpm_scale_factor(hpd->hpm, (int64_t)size);

@@ -102,6 +102,21 @@ check run 0 "$HEAPPROF" digest -v -q -i 1 -o "$T/verbose.hpc" "$P"
 check has "$T/err" "phases: resync"
 check has "$T/err" "5 snapshots"
 
+# --- heapprof's own digests: negative entries, zero snapshots -------------------
+mkdir -p "$T/own"
+cp "$DATA"/small-a.hpm "$T/own/"; cp "$DATA"/small-a.heapprof.i100.p0.hpc "$T/own/small-a.hpc"
+check run 0 "$HEAPPROF" snapshot "$T/own/small-a" --at 0.3 --top 400
+check has "$T/out" "snapshot 3 at 0.3 s: -852154800 bytes in 367 entries (1 negative: heapprof 1.0's 32-bit counters wrapped)"
+check has "$T/out" " 367    -1560738615"
+cp "$DATA"/small-a.hpd "$T/own/"
+check run 0 "$HEAPPROF" info "$T/own/small-a"
+check has "$T/out" "negative     7 snapshots hold negative entries"
+cp "$DATA"/tiny.hpm "$DATA"/tiny.hpd "$T/own/"; cp "$DATA"/tiny.heapprof.i10000.p0.hpc "$T/own/tiny.hpc"
+check run 1 "$HEAPPROF" snapshot "$T/own/tiny" --at 0 && check one_line_error "tiny.hpc: no snapshot at 0 s (the digest has no snapshots)"
+check run 0 "$HEAPPROF" info "$T/own/tiny"
+check has "$T/out" "interval 10 s, 0 snapshots"
+check has "$T/out" "peak usage   none (no snapshots"
+
 # --- usage errors ------------------------------------------------------------
 for args in "-i 0" "-i 0.0005" "-i x" "-p 1" "-p -0.5" "-p nan" "-j 0" "-j 5000" "--format v3" \
             "--level 99" "--chunk-bytes 3"; do

@@ -15,7 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     hp_hpc_recorded_params(hpc, &p);
     for (size_t k = 0; k < len && k < 256; k++) {
         hp_snapshot s;
-        uint64_t total;
+        int64_t total;
+        uint64_t off;
+        if (hp_hpc_snapshot_offset(hpc, k, &off) != HP_OK)
+            abort();
         if (hp_hpc_snapshot(hpc, k, &s) == HP_OK)
             for (size_t i = 0; i < s.count; i++)
                 (void)s.entries[i].bytes;

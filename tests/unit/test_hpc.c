@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void totals(hp_hpc *hpc, uint64_t *first, uint64_t *last)
+static void totals(hp_hpc *hpc, int64_t *first, int64_t *last)
 {
     assert_int_equal(hp_hpc_total_usage(hpc, 0, first), HP_OK);
     assert_int_equal(hp_hpc_total_usage(hpc, hp_hpc_length(hpc) - 1, last), HP_OK);
@@ -22,7 +22,7 @@ static void heapprof_fixtures(void **state)
     const struct {
         const char *file;
         size_t n;
-        uint64_t first, last;
+        int64_t first, last;
         double interval;
     } want[] = {
         {"tiny.heapprof.i100.p0.hpc", 33, 48025, 48025, 0.1},
@@ -39,7 +39,7 @@ static void heapprof_fixtures(void **state)
         assert_int_equal(hp_hpc_format(hpc), 1);
         assert_int_equal(hp_hpc_length(hpc), want[i].n);
         assert_true(hp_hpc_time_interval(hpc) == want[i].interval);
-        uint64_t first, last;
+        int64_t first, last;
         totals(hpc, &first, &last);
         assert_int_equal(first, want[i].first);
         assert_int_equal(last, want[i].last);
@@ -68,6 +68,75 @@ static void heapprof_wrapped_counter(void **state)
             found = 1;
         }
     assert_true(found);
+    hp_hpc_close(hpc);
+    free(p);
+}
+
+/* ... and stores it as a negative entry once it passes 2^31: snapshot 3
+ * holds trace 1705 at -1,560,738,615 bytes (entry 366 of 367), and the
+ * snapshot's total is negative. 7 of its 22 snapshots hold one. */
+static void heapprof_negative_entries(void **state)
+{
+    (void)state;
+    char *p = tu_path(tu_data_dir(), "small-a.heapprof.i100.p0.hpc");
+    hp_hpc *hpc;
+    assert_int_equal(hp_hpc_open_path(&hpc, p), HP_OK);
+    hp_snapshot s;
+    assert_int_equal(hp_hpc_snapshot(hpc, 3, &s), HP_OK);
+    assert_int_equal(s.count, 367);
+    assert_int_equal(s.entries[366].traceindex, 1705);
+    assert_true(s.entries[366].bytes == -1560738615);
+    int64_t total;
+    assert_int_equal(hp_hpc_total_usage(hpc, 3, &total), HP_OK);
+    assert_true(total == -852154800);
+    size_t with_negative = 0;
+    for (size_t k = 0; k < hp_hpc_length(hpc); k++) {
+        assert_int_equal(hp_hpc_snapshot(hpc, k, &s), HP_OK);
+        int neg = 0;
+        for (size_t i = 0; i < s.count; i++)
+            neg |= s.entries[i].bytes < 0;
+        with_negative += neg;
+    }
+    assert_int_equal(with_negative, 7);
+    hp_hpc_close(hpc);
+    free(p);
+}
+
+/* heapprof 1.0 writes no snapshot at all for a run shorter than its
+ * interval (tiny, 3.4 s, at 10 s): a valid, empty digest. */
+static void heapprof_zero_snapshots(void **state)
+{
+    (void)state;
+    char *p = tu_path(tu_data_dir(), "tiny.heapprof.i10000.p0.hpc");
+    hp_hpc *hpc;
+    assert_int_equal(hp_hpc_open_path(&hpc, p), HP_OK);
+    assert_int_equal(hp_hpc_length(hpc), 0);
+    assert_true(hp_hpc_time_interval(hpc) == 10.0);
+    hp_snapshot s;
+    int64_t total;
+    uint64_t off;
+    assert_int_equal(hp_hpc_snapshot(hpc, 0, &s), HP_ERANGE);
+    assert_int_equal(hp_hpc_total_usage(hpc, 0, &total), HP_ERANGE);
+    assert_int_equal(hp_hpc_snapshot_offset(hpc, 0, &off), HP_ERANGE);
+    assert_non_null(strstr(hp_last_error(), "snapshot 0 out of range (0 snapshots)"));
+    hp_hpc_close(hpc);
+    free(p);
+}
+
+/* Snapshot offsets are heapprof's HPC.offsets: in the v1 stream, the same
+ * for a v1 file and the v2 file of the same digest. */
+static void snapshot_offsets(void **state)
+{
+    (void)state;
+    char *p = tu_path(tu_data_dir(), "tiny.heapprof.i1000.p0.hpc");
+    hp_hpc *hpc;
+    assert_int_equal(hp_hpc_open_path(&hpc, p), HP_OK);
+    uint64_t off[3];
+    for (size_t k = 0; k < 3; k++)
+        assert_int_equal(hp_hpc_snapshot_offset(hpc, k, &off[k]), HP_OK);
+    /* the header of a 1000 ms digest is 4 + 8 + 8 + 2 + 8 bytes */
+    assert_true(off[0] == 30 && off[1] > off[0] && off[2] > off[1]);
+    assert_int_equal(hp_hpc_snapshot_offset(hpc, 3, &off[0]), HP_ERANGE);
     hp_hpc_close(hpc);
     free(p);
 }
@@ -117,7 +186,13 @@ static void v2_random_access_equals_v1(void **state)
         }
         free(copy);
     }
-    uint64_t last;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t o1, o2;
+        assert_int_equal(hp_hpc_snapshot_offset(a, k, &o1), HP_OK);
+        assert_int_equal(hp_hpc_snapshot_offset(b, k, &o2), HP_OK);
+        assert_true(o1 == o2);
+    }
+    int64_t last;
     assert_int_equal(hp_hpc_total_usage(b, n - 1, &last), HP_OK);
     assert_int_equal(last, 1691386679);
     hp_hpc_close(a);
@@ -256,6 +331,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(heapprof_fixtures),
         cmocka_unit_test(heapprof_wrapped_counter),
+        cmocka_unit_test(heapprof_negative_entries),
+        cmocka_unit_test(heapprof_zero_snapshots),
+        cmocka_unit_test(snapshot_offsets),
         cmocka_unit_test(v2_random_access_equals_v1),
         cmocka_unit_test(truncated_files),
         cmocka_unit_test(bad_version_and_corrupt_frame),

@@ -56,10 +56,10 @@ static void snapshot_other_in_order(void **state)
         for (size_t i = 0, k = 0; i < n; i++) {
             if (i == cases[c].at) {
                 assert_int_equal(e[i].traceindex, 0);
-                assert_true(e[i].bytes == cases[c].other);
+                assert_true(e[i].bytes == (int64_t)cases[c].other);
             } else {
                 assert_int_equal(e[i].traceindex, kept[k].trace);
-                assert_true(e[i].bytes == (uint64_t)kept[k].bytes);
+                assert_true(e[i].bytes == kept[k].bytes);
                 k++;
             }
         }
@@ -99,6 +99,35 @@ static void snapshot_decode_rejects(void **state)
     free(e);
 }
 
+/* heapprof 1.0 stores a wrapped 32-bit counter as the 64-bit two's complement
+ * (a 10-byte varint), first entry or later: read back as negative. */
+static void snapshot_decode_twos_complement(void **state)
+{
+    (void)state;
+    const int64_t want[][2] = {{9, -5}, {7, 1000}, {5, -100}, {3, INT64_MIN}, {2, INT64_MAX}};
+    tu_buf b = {0};
+    tu_be32(&b, HP_SNAPSHOT_MAGIC);
+    tu_varint(&b, 5);
+    uint64_t prev = 0;
+    for (int i = 0; i < 5; i++) {
+        uint64_t v = (uint64_t)want[i][1];
+        tu_varint(&b, (uint64_t)want[i][0]);
+        tu_varint(&b, i == 0 ? v : prev - v);
+        prev = v;
+    }
+    hp_entry *e = NULL;
+    size_t cap = 0, n;
+    const char *why;
+    assert_int_equal(hp_snapshot_record_decode(b.p, b.p + b.len, &e, &cap, &n, &why), HP_OK);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(e[i].traceindex, want[i][0]);
+        assert_true(e[i].bytes == want[i][1]);
+    }
+    free(e);
+    tu_free(&b);
+}
+
 static void index_roundtrip(void **state)
 {
     (void)state;
@@ -131,6 +160,7 @@ int main(void)
         cmocka_unit_test(header_roundtrip),
         cmocka_unit_test(snapshot_other_in_order),
         cmocka_unit_test(snapshot_decode_rejects),
+        cmocka_unit_test(snapshot_decode_twos_complement),
         cmocka_unit_test(index_roundtrip),
     };
     return cmocka_run_group_tests_name("hpc_format", tests, NULL, NULL);

@@ -54,7 +54,7 @@ static void v1_file(void **state)
         hp_snapshot snap;
         assert_int_equal(hp_hpc_snapshot(hpc, k, &snap), HP_OK);
         assert_int_equal(snap.count, want[k]);
-        assert_true(snap.entries[want[k] - 1].bytes == 1000 - (want[k] - 1));
+        assert_true(snap.entries[want[k] - 1].bytes == (int64_t)(1000 - (want[k] - 1)));
     }
     hp_digest_params p;
     assert_int_equal(hp_hpc_recorded_params(hpc, &p), HP_NOT_RECORDED);

@@ -231,6 +231,29 @@ static void interleaved_writers(void **state)
     tu_free(&b);
 }
 
+/* An event's time is the exact start + signed sum of deltas, rounded once to a
+ * double: small-a's second event (start 1795576262 s + 899456393 ns, + 87 us)
+ * is 1795576262.8995433 (adding 87e-6 to the start as a double gives
+ * ...8995435, a unit in the last place off), its last 1795576265.1159384. */
+static void exact_timestamps(void **state)
+{
+    (void)state;
+    char *fb = tu_path(tu_data_dir(), "small-a");
+    hp_hpd *hpd;
+    assert_int_equal(hp_hpd_open(&hpd, fb, NULL, NULL), HP_OK);
+    hp_event e, second = {0}, last = {0};
+    uint64_t n = 0;
+    while (hp_hpd_next(hpd, &e) == HP_OK) {
+        if (++n == 2)
+            second = e;
+        last = e;
+    }
+    assert_true(second.timestamp == 1795576262.8995433);
+    assert_true(last.timestamp == 1795576265.1159384);
+    hp_hpd_close(hpd);
+    free(fb);
+}
+
 static void fixture_counts(void **state)
 {
     (void)state;
@@ -285,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(invalid_overlong_varint, setup, tu_scratch_teardown),
         cmocka_unit_test_setup_teardown(interleaved_writers, setup, tu_scratch_teardown),
         cmocka_unit_test(fixture_counts),
+        cmocka_unit_test(exact_timestamps),
         cmocka_unit_test_setup_teardown(missing_hpd, setup, tu_scratch_teardown),
     };
     return cmocka_run_group_tests_name("hpd", tests, NULL, NULL);
