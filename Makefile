@@ -144,7 +144,7 @@ mpi-test: mpi $(CLI) $(GEN)
 PY_SRC   := python/setup.py python/src/_heapprof_c.c include/heapprof.h
 ifeq ($(SANITIZE),)
 PY_DIR   := python
-PY_EXT_FLAGS := --inplace
+PY_EXT_FLAGS := --inplace --force
 PY_ENV   :=
 else
 PY_DIR   := $(BUILD)/python

@@ -47,7 +47,7 @@ def library():
                 sys.exit(f"{lib} is missing: build it with make first")
             subprocess.run(["make", "-C", ROOT, "--no-print-directory", "build/libheapprof.a"],
                            check=True)
-        return [os.path.join(ROOT, "include")], [lib], ["zstd", "m"], ["-fopenmp"]
+        return [os.path.join(ROOT, "include")], [lib], ["zstd", "xxhash", "m"], ["-fopenmp"]
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "--static", "heapprof"],
                            capture_output=True, text=True)
     if flags.returncode != 0:
