@@ -181,84 +181,94 @@ static void begin_wave(const hp_cost_model *m, sim_job *j, int *free_threads, do
     j->remaining -= bytes;
 }
 
+/* A replay in progress: the jobs started so far are run[0..next). */
+typedef struct sim {
+    const hp_cost_model *m;
+    int cores;
+    const uint64_t *sizes;
+    size_t n, next;
+    sim_job *run;
+    hp_sched_job *plan;
+    int *start;
+    size_t *who; /* plan[i] is run[who[i]] */
+} sim;
+
+/* Plans over the running jobs and the queue: sets each running job's
+ * target; returns how many queued jobs start now (their threads in
+ * s->start). */
+static size_t replan(sim *s)
+{
+    size_t np = 0, nstart;
+    for (size_t i = 0; i < s->next; i++)
+        if (s->run[i].threads > 0) {
+            s->plan[np] = (hp_sched_job){.remaining = s->run[i].remaining, .threads = s->run[i].threads};
+            s->who[np++] = i;
+        }
+    hp_sched_plan(s->m, s->cores, s->plan, np, s->sizes + s->next, s->n - s->next, s->start, &nstart);
+    for (size_t i = 0; i < np; i++)
+        s->run[s->who[i]].target = s->plan[i].threads;
+    return nstart;
+}
+
 double hp_sched_simulate(const hp_cost_model *m, int cores, const uint64_t *sizes, size_t n,
                          uint64_t wave_bytes, int jobs)
 {
-    sim_job *run = calloc(n ? n : 1, sizeof *run);
-    hp_sched_job *plan = calloc(n ? n : 1, sizeof *plan);
-    int *start = calloc(n ? n : 1, sizeof *start);
-    size_t *who = calloc(n ? n : 1, sizeof *who); /* plan[i] is run[who[i]] */
+    size_t slots = n ? n : 1;
+    sim s = {.m = m, .cores = cores, .sizes = sizes, .n = n,
+             .run = calloc(slots, sizeof *s.run), .plan = calloc(slots, sizeof *s.plan),
+             .start = calloc(slots, sizeof *s.start), .who = calloc(slots, sizeof *s.who)};
     double t = 0;
-    size_t next = 0, active = 0, done = 0;
+    size_t active = 0, done = 0;
     int free_threads = cores;
-    if (!run || !plan || !start || !who) {
+    if (!s.run || !s.plan || !s.start || !s.who) {
         t = -1;
         goto out;
     }
     while (done < n) {
         if (jobs > 0) { /* a fixed plan: start what the slots allow */
             int per = cores / jobs > 0 ? cores / jobs : 1;
-            while (next < n && (int)active < jobs && free_threads >= per) {
-                run[next] = (sim_job){.remaining = sizes[next], .target = per};
-                begin_wave(m, &run[next], &free_threads, t, wave_bytes);
-                next++, active++;
+            while (s.next < n && (int)active < jobs && free_threads >= per) {
+                s.run[s.next] = (sim_job){.remaining = sizes[s.next], .target = per};
+                begin_wave(m, &s.run[s.next], &free_threads, t, wave_bytes);
+                s.next++, active++;
             }
-        } else { /* the scheduler: plan over the running and the queued */
-            size_t np = 0;
-            for (size_t i = 0; i < next; i++)
-                if (run[i].threads > 0 || run[i].until > t) {
-                    plan[np] = (hp_sched_job){.remaining = run[i].remaining, .threads = run[i].threads};
-                    who[np++] = i;
-                }
-            size_t nstart;
-            hp_sched_plan(m, cores, plan, np, sizes + next, n - next, start, &nstart);
-            for (size_t i = 0; i < np; i++)
-                run[who[i]].target = plan[i].threads;
-            for (size_t k = 0; k < nstart && free_threads > 0; k++, next++, active++) {
-                run[next] = (sim_job){.remaining = sizes[next], .target = start[k]};
-                begin_wave(m, &run[next], &free_threads, t, wave_bytes);
+        } else { /* the scheduler: start what the plan starts */
+            size_t nstart = replan(&s);
+            for (size_t k = 0; k < nstart && free_threads > 0; k++, s.next++, active++) {
+                s.run[s.next] = (sim_job){.remaining = sizes[s.next], .target = s.start[k]};
+                begin_wave(m, &s.run[s.next], &free_threads, t, wave_bytes);
             }
         }
         /* the next event: the earliest end of a wave */
         double soonest = INFINITY;
         size_t j = SIZE_MAX;
-        for (size_t i = 0; i < next; i++)
-            if (run[i].threads > 0 && run[i].until < soonest) {
-                soonest = run[i].until;
+        for (size_t i = 0; i < s.next; i++)
+            if (s.run[i].threads > 0 && s.run[i].until < soonest) {
+                soonest = s.run[i].until;
                 j = i;
             }
         if (j == SIZE_MAX)
             break; /* cannot happen: something always runs */
         t = soonest;
-        sim_job *s = &run[j];
-        s->fixed_done = 1;
-        if (s->remaining == 0) { /* finished: its threads go back */
-            free_threads += s->threads;
-            s->threads = 0;
+        sim_job *job = &s.run[j];
+        job->fixed_done = 1;
+        if (job->remaining == 0) { /* finished: its threads go back */
+            free_threads += job->threads;
+            job->threads = 0;
             done++, active--;
-        } else if (jobs > 0) {
-            begin_wave(m, s, &free_threads, t, wave_bytes);
-        } else { /* its next wave takes what the plan gives it */
-            size_t np = 0;
-            for (size_t i = 0; i < next; i++)
-                if (run[i].threads > 0) {
-                    plan[np] = (hp_sched_job){.remaining = run[i].remaining, .threads = run[i].threads};
-                    who[np++] = i;
-                }
-            size_t nstart;
-            hp_sched_plan(m, cores, plan, np, sizes + next, n - next, start, &nstart);
-            for (size_t i = 0; i < np; i++)
-                run[who[i]].target = plan[i].threads;
-            free_threads += s->threads; /* released, then taken again */
-            s->threads = 0;
-            begin_wave(m, s, &free_threads, t, wave_bytes);
+            continue;
         }
+        if (jobs <= 0) /* its next wave takes what the plan gives it */
+            replan(&s);
+        free_threads += job->threads; /* released, then taken again */
+        job->threads = 0;
+        begin_wave(m, job, &free_threads, t, wave_bytes);
     }
 out:
-    free(run);
-    free(plan);
-    free(start);
-    free(who);
+    free(s.run);
+    free(s.plan);
+    free(s.start);
+    free(s.who);
     return t;
 }
 
