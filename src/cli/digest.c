@@ -177,12 +177,17 @@ static int run(const cli_digest_opts *o, hp_batch *b, cli_report *report)
         cli_report_summary(report, n, &sum);
     if (rc < 0 && sum.failed + sum.digested + sum.skipped + sum.not_run == 0)
         return cli_lib_error(rc); /* refused before any profile: the options */
-    if (n > 1 && (o->verbose || rc < 0))
+    if (n > 1 && (o->verbose || rc < 0)) {
+        char plan[64];
+        if (sum.threads_per_job)
+            snprintf(plan, sizeof plan, "%d at once, %d threads each", sum.jobs, sum.threads_per_job);
+        else
+            snprintf(plan, sizeof plan, "up to %d at once, threads shared as they ran", sum.jobs);
         fprintf(stderr,
                 "heapprof: %zu profiles: %zu digested, %zu up to date, %zu failed, %zu not run"
-                " (%d at once, %d threads each, %.1f s)\n",
-                n, sum.digested, sum.skipped, sum.failed, sum.not_run, sum.jobs,
-                sum.threads_per_job, sum.seconds);
+                " (%s, %.1f s)\n",
+                n, sum.digested, sum.skipped, sum.failed, sum.not_run, plan, sum.seconds);
+    }
     /* a lone profile refused for what was asked (an output that is an
      * input) is a usage error; any other failure is a data error */
     return rc == HP_OK ? EXIT_OK : n == 1 && rc == HP_EINVAL ? EXIT_USAGE : EXIT_DATA;

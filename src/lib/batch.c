@@ -10,6 +10,7 @@
 #include "grow.h"
 #include "mapfile.h"
 #include "paths.h"
+#include "schedule.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -326,55 +327,86 @@ int hp_batch_shard(hp_batch *b, unsigned k, unsigned n)
     return HP_OK;
 }
 
-/* A digest keeps about this many .hpd bytes per thread busy; smaller files
- * waste threads on waves of tiny chunks and are better run side by side. */
-#define BYTES_PER_THREAD (64ull << 20)
+/* The bytes of the profiles, in batch order, for the scheduler. */
+static uint64_t *batch_sizes(const hp_batch *b)
+{
+    uint64_t *sizes = malloc((b->n ? b->n : 1) * sizeof *sizes);
+    for (size_t i = 0; sizes && i < b->n; i++)
+        sizes[i] = b->v[i].bytes;
+    return sizes;
+}
 
 void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out, int *threads_per_job)
 {
     threads = hp_thread_count(threads);
     size_t n = b->n ? b->n : 1;
-    if (jobs <= 0) {
-        /* the median profile decides how many threads one digest can use */
-        uint64_t *sizes = malloc(n * sizeof *sizes), median = 0;
-        if (sizes && b->n) {
-            for (size_t i = 0; i < b->n; i++)
-                sizes[i] = b->v[i].bytes;
-            for (size_t i = 1; i < b->n; i++) /* insertion sort: n is modest */
-                for (size_t j = i; j > 0 && sizes[j - 1] > sizes[j]; j--) {
-                    uint64_t t = sizes[j];
-                    sizes[j] = sizes[j - 1];
-                    sizes[j - 1] = t;
-                }
-            median = sizes[b->n / 2];
-        }
+    if (jobs <= 0) { /* the scheduler's first decision */
+        hp_cost_model m;
+        hp_cost_model_default(&m);
+        uint64_t *sizes = batch_sizes(b);
+        int *start = malloc(n * sizeof *start);
+        size_t nstart = 0;
+        if (sizes && start)
+            hp_sched_plan(&m, threads, NULL, 0, sizes, b->n, start, &nstart);
+        *jobs_out = nstart ? (int)nstart : 1;
+        *threads_per_job = nstart ? start[0] : threads;
         free(sizes);
-        uint64_t want = median / BYTES_PER_THREAD + 1;
-        int per = want > (uint64_t)threads ? threads : (int)want;
-        jobs = threads / per;
+        free(start);
+        return;
     }
     if ((size_t)jobs > n)
         jobs = (int)n;
     if (jobs > threads)
         jobs = threads;
-    if (jobs < 1)
-        jobs = 1;
     *jobs_out = jobs;
     *threads_per_job = threads / jobs > 0 ? threads / jobs : 1;
 }
 
 /* ---- running ------------------------------------------------------------- */
 
+/* A profile being digested, as the scheduler sees it. */
+typedef struct running {
+    size_t index;
+    uint64_t remaining;  /* .hpd bytes left */
+    int threads;         /* held now */
+} running;
+
 typedef struct runner {
     hp_batch *b;
     const hp_batch_options *o;
-    hp_make_options make;  /* the caller's, with the batch's own threads */
+    hp_make_options make;  /* the caller's */
     hp_batch_summary *sum;
-    pthread_mutex_t lock;  /* the counters below and every callback */
+    pthread_mutex_t lock;  /* everything below, and every callback */
     size_t next, finished;
     int stop;              /* a failure without keep_going */
     int first_error;
+    /* the scheduler (docs/DESIGN.md, "The batch scheduler") */
+    int automatic;         /* no --jobs: threads follow the plan */
+    int per_job;           /* --jobs: the threads of each profile */
+    pthread_cond_t wake;   /* threads came free: a profile may start */
+    hp_cost_model model;
+    int total, free;       /* threads in all, and not held */
+    running *run;          /* the profiles being digested */
+    size_t nrun;
+    uint64_t *sizes;       /* of every profile, in batch order */
+    hp_sched_job *plan;
+    int *start;
+    size_t most_at_once;
 } runner;
+
+/* The threads the next profile may start with now (0: wait), from a plan
+ * over the running profiles and the queue. A running digest takes its share
+ * of the plan at its next grant; until then its threads are its own, so the
+ * queue starts on the threads that are free. */
+static int plan_start(runner *r)
+{
+    if (r->free <= 0 || r->next >= r->b->n)
+        return 0;
+    size_t nstart;
+    hp_sched_plan(&r->model, r->free, NULL, 0, r->sizes + r->next, r->b->n - r->next, r->start,
+                  &nstart);
+    return nstart ? r->start[0] : 0;
+}
 
 /* The callbacks a profile's digest makes, serialised with the runner's. */
 typedef struct profile_ctx {
@@ -435,7 +467,7 @@ static void account(runner *r, const hp_batch_result *res)
 }
 
 /* Digests one profile of the batch, or skips it when it is up to date. */
-static void run_one(runner *r, size_t i)
+static void run_one(runner *r, size_t i, int threads)
 {
     const hp_batch_options *o = r->o;
     const item *it = &r->b->v[i];
@@ -445,7 +477,7 @@ static void run_one(runner *r, size_t i)
         .status = HP_OK,
         .error = "",
         .input_bytes = it->bytes,
-        .threads = r->make.threads,
+        .threads = threads,
     };
     char msg[1024] = "";
     hp_make_report rep; /* lives until the callback has seen it */
@@ -459,6 +491,7 @@ static void run_one(runner *r, size_t i)
     } else {
         profile_ctx pc = {r, i};
         hp_make_options m = r->make;
+        m.threads = threads;
         m.report = &rep;
         m.progress = o->on_progress ? on_digest_progress : NULL;
         m.progress_ctx = &pc;
@@ -480,20 +513,40 @@ static void run_one(runner *r, size_t i)
     account(r, &res);
 }
 
+/* A worker: it takes the next profile when the plan lets one start (with
+ * --jobs: whenever it is free), digests it, and gives its threads back. */
 static void *worker(void *arg)
 {
     runner *r = arg;
+    pthread_mutex_lock(&r->lock);
     for (;;) {
-        pthread_mutex_lock(&r->lock);
-        int stop = r->stop || (r->make.cancel && *r->make.cancel);
-        size_t i = r->next;
-        if (!stop && i < r->b->n)
-            r->next++;
+        if (r->stop || (r->make.cancel && *r->make.cancel) || r->next >= r->b->n)
+            break;
+        int threads = r->automatic ? plan_start(r) : r->per_job;
+        if (threads <= 0) { /* nothing may start before threads come free */
+            pthread_cond_wait(&r->wake, &r->lock);
+            continue;
+        }
+        size_t i = r->next++;
+        running *slot = &r->run[r->nrun++];
+        *slot = (running){.index = i, .remaining = r->sizes[i], .threads = threads};
+        r->free -= threads;
+        r->most_at_once = r->nrun > r->most_at_once ? r->nrun : r->most_at_once;
+        pthread_cond_broadcast(&r->wake); /* another may start on what is left */
         pthread_mutex_unlock(&r->lock);
-        if (stop || i >= r->b->n)
-            return NULL;
-        run_one(r, i);
+        run_one(r, i, threads);
+        pthread_mutex_lock(&r->lock);
+        for (size_t k = 0; k < r->nrun; k++) /* its threads go back */
+            if (r->run[k].index == i) {
+                r->free += r->run[k].threads;
+                r->run[k] = r->run[--r->nrun];
+                break;
+            }
+        pthread_cond_broadcast(&r->wake);
     }
+    pthread_cond_broadcast(&r->wake); /* the others see the end too */
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
 }
 
 int hp_batch_options_init(hp_batch_options *opts, unsigned version)
@@ -519,6 +572,16 @@ static int check_options(const hp_batch *b, const hp_batch_options *o, const hp_
     return HP_OK;
 }
 
+static void runner_free(runner *r)
+{
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->wake);
+    free(r->run);
+    free(r->sizes);
+    free(r->plan);
+    free(r->start);
+}
+
 int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
 {
     static const hp_make_options default_make = HP_MAKE_OPTIONS_INIT;
@@ -529,24 +592,31 @@ int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
     const hp_make_options *m = o->make ? o->make : &default_make;
     HP_TRY(check_options(b, o, m));
     hp_batch_sort(b);
-    int jobs, per;
-    hp_batch_plan(b, m->threads, o->jobs, &jobs, &per);
-    sum->jobs = jobs;
-    sum->threads_per_job = per;
-    runner r = {.b = b, .o = o, .make = *m, .sum = sum};
-    r.make.threads = per;
+    int total = hp_thread_count(m->threads), jobs, per;
+    hp_batch_plan(b, total, o->jobs, &jobs, &per);
+    size_t n = b->n ? b->n : 1;
+    runner r = {.b = b, .o = o, .make = *m, .sum = sum, .automatic = o->jobs <= 0,
+                .per_job = per, .total = total, .free = total,
+                .run = calloc((size_t)total, sizeof *r.run), .sizes = batch_sizes(b),
+                .plan = calloc((size_t)total, sizeof *r.plan), .start = calloc(n, sizeof *r.start)};
+    hp_cost_model_default(&r.model);
     pthread_mutex_init(&r.lock, NULL);
-    double t0 = hp_clock();
-    pthread_t *tid = calloc((size_t)jobs, sizeof *tid);
-    if (!tid) {
-        pthread_mutex_destroy(&r.lock);
+    pthread_cond_init(&r.wake, NULL);
+    /* a worker per thread the profiles might need at once (each holds one at
+     * least); the calling thread is one of them */
+    int workers = r.automatic ? (total < (int)n ? total : (int)n) : jobs;
+    pthread_t *tid = calloc((size_t)workers, sizeof *tid);
+    if (!tid || !r.run || !r.sizes || !r.plan || !r.start) {
+        free(tid);
+        runner_free(&r);
         return hp_fail(HP_ENOMEM, "out of memory");
     }
+    double t0 = hp_clock();
     int started = 0;
-    for (; started < jobs - 1; started++)
+    for (; started < workers - 1; started++)
         if (pthread_create(&tid[started], NULL, worker, &r) != 0)
             break;
-    worker(&r); /* the calling thread is a worker too */
+    worker(&r);
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
     free(tid);
@@ -557,7 +627,9 @@ int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
                                        .status = HP_NOT_RUN,
                                        .error = "",
                                        .input_bytes = b->v[i].bytes});
-    pthread_mutex_destroy(&r.lock);
+    sum->jobs = r.automatic ? (int)r.most_at_once : jobs;
+    sum->threads_per_job = r.automatic ? 0 : per;
+    runner_free(&r);
     sum->seconds = hp_clock() - t0;
     if (m->cancel && *m->cancel && sum->not_run)
         return hp_fail(HP_ECANCELED, "batch cancelled");

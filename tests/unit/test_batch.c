@@ -271,6 +271,63 @@ static void options_versions(void **state)
     assert_string_equal(v, hp_version());
 }
 
+/* Without --jobs the scheduler shares the threads: the big profile gets
+ * several, the small ones one each, every digest equals a digest of its
+ * own. */
+typedef struct threads_seen {
+    int big, small_max;
+    size_t calls;
+} threads_seen;
+
+static void on_threads(void *ctx, const hp_batch_result *r, size_t done, size_t total)
+{
+    threads_seen *s = ctx;
+    (void)done;
+    (void)total;
+    s->calls++;
+    assert_int_equal(r->status, HP_OK);
+    if (strstr(r->filebase, "big"))
+        s->big = r->threads;
+    else
+        s->small_max = r->threads > s->small_max ? r->threads : s->small_max;
+}
+
+static void scheduled_batch(void **state)
+{
+    fx *f = *state;
+    char *big = tu_path(f->dir, "big");
+    tu_generate(big, 1500000, 200, 30, 3, NULL); /* about 10 MB: several chunks */
+    hp_batch *b;
+    assert_int_equal(hp_batch_new(&b), HP_OK);
+    assert_int_equal(hp_batch_add(b, f->dir, 0), HP_OK);
+    hp_make_options make = HP_MAKE_OPTIONS_INIT;
+    make.threads = 4;
+    hp_batch_options o = HP_BATCH_OPTIONS_INIT;
+    o.interval = 1;
+    o.make = &make;
+    threads_seen s = {0};
+    o.on_result = on_threads;
+    o.ctx = &s;
+    hp_batch_summary sum;
+    assert_int_equal(hp_batch_run(b, &o, &sum), HP_OK);
+    assert_int_equal(s.calls, 7);
+    assert_true(s.big >= 2);
+    assert_int_equal(s.small_max, 1);
+    assert_int_equal(sum.threads_per_job, 0); /* shared as they ran */
+    assert_true(sum.jobs >= 2 && sum.jobs <= 4);
+    char *hpc = tu_path(f->dir, "big.hpc"), *single = tu_path(f->dir, "single.hpc");
+    hp_make_options one = HP_MAKE_OPTIONS_INIT;
+    one.threads = 1;
+    one.output = single;
+    assert_int_equal(hp_hpc_make_ex(big, 1, 0.01, &one), HP_OK);
+    size_t x, y;
+    uint8_t *p = tu_read_file(hpc, &x), *q = tu_read_file(single, &y);
+    assert_int_equal(x, y);
+    assert_memory_equal(p, q, x);
+    free(p), free(q), free(hpc), free(single), free(big);
+    hp_batch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(options_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(shards, setup, teardown),
         cmocka_unit_test_setup_teardown(run_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(scheduled_batch, setup, teardown),
     };
     return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
 }
