@@ -6,6 +6,7 @@
  * (the writer never lets a snapshot span frames), decompressed and cached. */
 #include "error.h"
 #include "hpc_format.h"
+#include "hpc_internal.h"
 #include "seekable.h"
 #include "mapfile.h"
 #include "paths.h"
@@ -223,6 +224,7 @@ void hp_hpc_close(hp_hpc *hpc)
     free(hpc);
 }
 
+const char *hp_hpc_path(const hp_hpc *hpc) { return hpc->map.path; }
 int hp_hpc_format(const hp_hpc *hpc) { return hpc->format; }
 size_t hp_hpc_length(const hp_hpc *hpc) { return hpc->n; }
 double hp_hpc_time_interval(const hp_hpc *hpc) { return (double)hpc->interval_ms / 1000.0; }
