@@ -662,6 +662,7 @@ typedef struct hp_timeline_options {
     unsigned version;          /* HP_TIMELINE_OPTIONS_VERSION */
     size_t top;                /* columns for this many traces; default 10 */
     hp_table_format format;    /* default HP_TABLE_CSV */
+    int threads;               /* readers at once; 0: OMP_NUM_THREADS, else every core */
     const char *output;        /* NULL: FILEBASE.timeline.csv or .json */
     FILE *stream;              /* when set, written here (output is ignored) */
 } hp_timeline_options;
@@ -676,8 +677,11 @@ HP_API int hp_timeline_options_init(hp_timeline_options *opts, unsigned version)
  * live bytes of the `top` traces with the highest peaks (ranked by peak,
  * ties by trace index; each column labelled by its innermost "file:line",
  * with " #TRACE" added where two labels would be equal), and everything
- * else as "other". Reads each snapshot twice (to rank, then to write);
- * memory is O(top + traces), not O(snapshots x traces). */
+ * else as "other". The digest is read in two passes over blocks of
+ * snapshots on `threads` threads: one ranks the traces (reading of a
+ * digest heapprof-c wrote only the entries that can rank), one sums the
+ * rows. Memory is O(top) per block and thread plus one number per trace
+ * index up to the highest shown, never O(snapshots x traces). */
 HP_API int hp_timeline(const char *filebase, const hp_timeline_options *opts);
 
 typedef enum hp_diff_format {

@@ -137,7 +137,7 @@ int cmd_export(int argc, char **argv)
 
 /* ---- timeline ----------------------------------------------------------------- */
 
-static const char timeline_usage[] = "FILEBASE [--top N] [--format csv|json] [-o FILE|-]";
+static const char timeline_usage[] = "FILEBASE [--top N] [--format csv|json] [-j THREADS] [-o FILE|-]";
 
 static const char timeline_help[] =
     "One row per snapshot of FILEBASE.hpc: the relative time (seconds), the total\n"
@@ -146,6 +146,8 @@ static const char timeline_help[] =
     "rest as \"other\".\n"
     "  --top N       traces with a column (default 10)\n"
     "  --format F    csv (default) or json (with each column's trace and frames)\n"
+    "  -j THREADS    read blocks of snapshots on this many threads (default\n"
+    "                OMP_NUM_THREADS, else every core)\n"
     "  -o FILE       the output (default -, standard output)\n";
 
 int cmd_timeline(int argc, char **argv)
@@ -153,13 +155,18 @@ int cmd_timeline(int argc, char **argv)
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},         {"top", required_argument, NULL, 'k'},
         {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0}};
+        {"threads", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
     hp_timeline_options o = HP_TIMELINE_OPTIONS_INIT;
     const char *out = NULL;
     int c, rc;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hk:f:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hk:f:o:j:", longopts, NULL)) != -1) {
         switch (c) {
+        case 'j':
+            if (cli_parse_int(optarg, 1, HP_MAX_THREADS, &o.threads) < 0)
+                return cli_error(EXIT_USAGE, "timeline: invalid -j '%s' (1 to %d)", optarg,
+                                 HP_MAX_THREADS);
+            break;
         case 'h':
             printf("usage: heapprof timeline %s\n\n%s", timeline_usage, timeline_help);
             return EXIT_OK;

@@ -238,20 +238,43 @@ void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *nsec)
 
 /* ---- snapshots ----------------------------------------------------------- */
 
-int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
+/* Points *p at snapshot k's record, *len its length. */
+static int record_bytes(hp_hpc *hpc, size_t k, const uint8_t **p, uint64_t *len)
 {
     if (k >= hpc->n)
         return hp_fail(HP_ERANGE, "%s: snapshot %zu out of range (%zu snapshots)", hpc->map.path, k,
                        hpc->n);
-    uint64_t off = hpc->offsets[k], len = hpc->offsets[k + 1] - off;
+    *len = hpc->offsets[k + 1] - hpc->offsets[k];
+    return v1_bytes(hpc, hpc->offsets[k], *len, p);
+}
+
+int hp_hpc_record_fail(const hp_hpc *hpc, size_t k, int rc, const char *why)
+{
+    return hp_fail(rc, "%s: offset %llu%s: snapshot %zu: %s", hpc->map.path,
+                   (unsigned long long)hpc->offsets[k], hpc->format == 2 ? " (decompressed)" : "", k,
+                   why);
+}
+
+int hp_hpc_record(hp_hpc *hpc, size_t k, hp_record_cursor *c)
+{
     const uint8_t *p;
-    HP_TRY(v1_bytes(hpc, off, len, &p));
+    uint64_t len = 0;
+    const char *why;
+    HP_TRY(record_bytes(hpc, k, &p, &len));
+    int rc = hp_record_open(c, p, p + len, &why);
+    return rc < 0 ? hp_hpc_record_fail(hpc, k, rc, why) : HP_OK;
+}
+
+int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
+{
+    const uint8_t *p;
+    uint64_t len = 0;
+    HP_TRY(record_bytes(hpc, k, &p, &len));
     size_t count;
     const char *why;
     int rc = hp_snapshot_record_decode(p, p + len, &hpc->entries, &hpc->entries_cap, &count, &why);
     if (rc < 0)
-        return hp_fail(rc, "%s: offset %llu%s: snapshot %zu: %s", hpc->map.path,
-                       (unsigned long long)off, hpc->format == 2 ? " (decompressed)" : "", k, why);
+        return hp_hpc_record_fail(hpc, k, rc, why);
     out->relative_time = (double)k * (double)hpc->interval_ms / 1000.0;
     out->count = count;
     out->entries = hpc->entries;

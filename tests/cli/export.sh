@@ -114,6 +114,9 @@ for r in rows[1:]:
     v = [int(x) for x in r[1:]]
     assert v[0] == sum(v[1:]), r
 PY
+cp "$T/out" "$T/tl1.csv"
+check run 0 "$HEAPPROF" timeline "$P" --top 3 -j 3 -o "$T/tl3.csv" && cmp -s "$T/tl1.csv" "$T/tl3.csv" && ok || bad "timeline -j 3 differs"
+check run 2 "$HEAPPROF" timeline "$P" -j 0 && check one_line_error "invalid -j '0'"
 check run 0 "$HEAPPROF" timeline "$G" --format json -o "$T/tl.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["rows"]) == 11 and len(d["columns"]) == 13' "$T/tl.json" && ok || bad "timeline json"
 

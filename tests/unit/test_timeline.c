@@ -130,12 +130,100 @@ static void errors(void **state)
     free(hpc);
 }
 
+/* Many snapshots (several blocks and waves): the rows equal a plain
+ * reference, for any thread count, and the same from a v1 digest (read in
+ * full) as from a v2 one (whose snapshots are read only as far as needed
+ * when ranking). */
+static void reference(void **state)
+{
+    tu_scratch *f = *state;
+    tu_generate(f->fb, 20000, 300, 5, 11, NULL);
+    assert_int_equal(hp_hpc_make(f->fb, 0.01, 0.01, 0), HP_OK); /* 501 snapshots */
+    hp_hpc *hpc;
+    assert_int_equal(hp_hpc_open(&hpc, f->fb), HP_OK);
+    size_t n = hp_hpc_length(hpc), top = 7;
+    assert_true(n > 300);
+    int64_t *peak = calloc(400, sizeof *peak);
+    for (size_t k = 0; k < n; k++) {
+        hp_snapshot s;
+        assert_int_equal(hp_hpc_snapshot(hpc, k, &s), HP_OK);
+        for (size_t i = 0; i < s.count; i++) {
+            assert_true(s.entries[i].traceindex < 400);
+            if (s.entries[i].traceindex && (int64_t)s.entries[i].bytes > peak[s.entries[i].traceindex])
+                peak[s.entries[i].traceindex] = (int64_t)s.entries[i].bytes;
+        }
+    }
+    uint32_t cols[7];
+    for (size_t c = 0; c < top; c++) { /* the best remaining: highest peak, lowest index */
+        uint32_t best = 0;
+        for (uint32_t tr = 1; tr < 400; tr++)
+            if (peak[tr] > 0 && (best == 0 || peak[tr] > peak[best]))
+                best = tr;
+        cols[c] = best;
+        peak[best] = 0;
+    }
+    /* the expected rows */
+    size_t cap = 1 << 20, len = 0;
+    char *want = malloc(cap);
+    for (size_t k = 0; k < n; k++) {
+        hp_snapshot s;
+        assert_int_equal(hp_hpc_snapshot(hpc, k, &s), HP_OK);
+        int64_t total = 0, v[7] = {0}, shown = 0;
+        for (size_t i = 0; i < s.count; i++) {
+            total += (int64_t)s.entries[i].bytes;
+            for (size_t c = 0; c < top; c++)
+                if (s.entries[i].traceindex == cols[c]) {
+                    v[c] += (int64_t)s.entries[i].bytes;
+                    shown += (int64_t)s.entries[i].bytes;
+                }
+        }
+        char t[32];
+        snprintf(t, sizeof t, "%zu.%02zu", k / 100, k % 100);
+        if (k % 100 == 0)
+            snprintf(t, sizeof t, "%zu", k / 100);
+        else if (k % 10 == 0)
+            snprintf(t, sizeof t, "%zu.%zu", k / 100, (k % 100) / 10);
+        len += (size_t)snprintf(want + len, cap - len, "%s,%lld", t, (long long)total);
+        for (size_t c = 0; c < top; c++)
+            len += (size_t)snprintf(want + len, cap - len, ",%lld", (long long)v[c]);
+        len += (size_t)snprintf(want + len, cap - len, ",%lld\n", (long long)(total - shown));
+        assert_true(len < cap);
+    }
+    hp_hpc_close(hpc);
+    char *first = NULL;
+    for (int variant = 0; variant < 4; variant++) {
+        if (variant == 3) { /* v1: no recorded parameters, every entry read */
+            hp_make_options mo = HP_MAKE_OPTIONS_INIT;
+            mo.format = HP_FORMAT_V1;
+            assert_int_equal(hp_hpc_make_ex(f->fb, 0.01, 0.01, &mo), HP_OK);
+        }
+        hp_timeline_options o = HP_TIMELINE_OPTIONS_INIT;
+        o.top = top;
+        o.threads = variant == 0 ? 1 : variant == 1 ? 3 : 2;
+        o.output = f->out;
+        assert_int_equal(hp_timeline(f->fb, &o), HP_OK);
+        char *got = tu_read_text(f->out);
+        char *rows = strchr(got, '\n') + 1;
+        assert_string_equal(rows, want);
+        if (!first)
+            first = got;
+        else {
+            assert_string_equal(got, first); /* the header too */
+            free(got);
+        }
+    }
+    free(first);
+    free(want);
+    free(peak);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(rows, tu_scratch_setup, tu_scratch_teardown),
         cmocka_unit_test_setup_teardown(outputs, tu_scratch_setup, tu_scratch_teardown),
         cmocka_unit_test_setup_teardown(errors, tu_scratch_setup, tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(reference, tu_scratch_setup, tu_scratch_teardown),
     };
     return cmocka_run_group_tests_name("timeline", tests, NULL, NULL);
 }
