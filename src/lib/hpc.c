@@ -30,6 +30,7 @@ struct hp_hpc {
     uint8_t *frame;      /* the cached decompressed frame */
     size_t frame_cap;
     size_t cached;       /* index of the cached frame, or SIZE_MAX */
+    uint64_t released;   /* compressed bytes before this were given back */
 
     hp_entry *entries;
     size_t entries_cap;
@@ -52,10 +53,13 @@ static int parse_seek_table(hp_hpc *hpc)
     return HP_OK;
 }
 
+#define RELEASE_EVERY (16u << 20)
+
 static int load_frame(hp_hpc *hpc, size_t i)
 {
     if (hpc->cached == i)
         return HP_OK;
+    size_t prev = hpc->cached;
     size_t dsize = (size_t)(hpc->frames.d_off[i + 1] - hpc->frames.d_off[i]);
     if (dsize > hpc->frame_cap) {
         uint8_t *p = realloc(hpc->frame, dsize);
@@ -72,6 +76,12 @@ static int load_frame(hp_hpc *hpc, size_t i)
                        (unsigned long long)hpc->frames.c_off[i], i,
                        ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size differs from the seek table");
     hpc->cached = i;
+    /* a pass from front to back (the peak, a timeline) keeps only a window
+     * of the compressed file resident, as the .hpm scans do */
+    if (prev != SIZE_MAX && i == prev + 1 && hpc->frames.c_off[i] - hpc->released >= RELEASE_EVERY) {
+        hp_map_dontneed(&hpc->map, (size_t)hpc->released, (size_t)(hpc->frames.c_off[i] - hpc->released));
+        hpc->released = hpc->frames.c_off[i];
+    }
     return HP_OK;
 }
 
@@ -283,11 +293,16 @@ int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
 
 int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total)
 {
-    hp_snapshot s;
-    HP_TRY(hp_hpc_snapshot(hpc, k, &s));
-    uint64_t sum = 0;
-    for (size_t i = 0; i < s.count; i++)
-        sum += s.entries[i].bytes;
+    hp_record_cursor c;
+    uint32_t trace;
+    uint64_t bytes, sum = 0;
+    const char *why;
+    int rc;
+    HP_TRY(hp_hpc_record(hpc, k, &c)); /* summed as read: no array of entries */
+    while ((rc = hp_record_next(&c, &trace, &bytes, &why)) == 1)
+        sum += bytes;
+    if (rc < 0)
+        return hp_hpc_record_fail(hpc, k, rc, why);
     *total = sum;
     return HP_OK;
 }
