@@ -77,9 +77,8 @@ static void put_frame(hp_sink *s, hp_hpm *hpm, const hp_frame *f)
 {
     const char *name = hp_hpm_file_name(hpm, f->file_id);
     hp_sink_str(s, name ? name : "");
-    char b[16];
-    int n = snprintf(b, sizeof b, ":%" PRIu32, f->lineno);
-    hp_sink_put(s, b, (size_t)n);
+    hp_sink_put(s, ":", 1);
+    hp_sink_u64(s, f->lineno);
 }
 
 static double share(int64_t bytes, int64_t total)
@@ -297,7 +296,9 @@ static int write_speedscope(exporter *x, hp_sink *s)
             for (size_t j = 0; j < depth; j++) {
                 uint64_t key = frame_key(&f[j]);
                 hp_seqtab_find(&ft.keys, &key, 1, &id);
-                hp_sink_printf(s, j ? ",%" PRIu32 : "%" PRIu32, id);
+                if (j)
+                    hp_sink_put(s, ",", 1);
+                hp_sink_u64(s, id);
             }
             hp_sink_str(s, "]");
         }
@@ -311,7 +312,9 @@ static int write_speedscope(exporter *x, hp_sink *s)
             if (!v->e[i].trace || v->e[i].bytes <= 0 ||
                 hp_stacks_get(&x->stacks, v->e[i].trace, &f, &depth) != HP_OK)
                 continue;
-            hp_sink_printf(s, first ? "%" PRId64 : ", %" PRId64, v->e[i].bytes);
+            if (!first)
+                hp_sink_put(s, ", ", 2);
+            hp_sink_i64(s, v->e[i].bytes);
             first = 0;
         }
         if (v->other > 0)

@@ -108,18 +108,31 @@ void hp_sink_printf(hp_sink *s, const char *fmt, ...)
     free(big);
 }
 
+/* Decimal digits of v ending at end; returns where they start. Numbers are
+ * most of what exports write: this is several times faster than printf. */
+static char *digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 void hp_sink_i64(hp_sink *s, int64_t v)
 {
-    char b[24];
-    int n = snprintf(b, sizeof b, "%" PRId64, v);
-    hp_sink_put(s, b, (size_t)n);
+    char b[24], *end = b + sizeof b;
+    char *p = digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
+    hp_sink_put(s, p, (size_t)(end - p));
 }
 
 void hp_sink_u64(hp_sink *s, uint64_t v)
 {
-    char b[24];
-    int n = snprintf(b, sizeof b, "%" PRIu64, v);
-    hp_sink_put(s, b, (size_t)n);
+    char b[24], *end = b + sizeof b;
+    char *p = digits(end, v);
+    hp_sink_put(s, p, (size_t)(end - p));
 }
 
 char *hp_format_ms(char *buf, uint64_t ms)
