@@ -20,7 +20,7 @@ SANITIZE ?=
 CFLAGS   ?= -O2 -g
 AR       ?= ar
 
-PKGS     := libzstd libprotobuf-c zlib
+PKGS     := libzstd libxxhash libprotobuf-c zlib
 ifeq ($(SANITIZE),)
 BUILD    ?= build
 else
@@ -43,7 +43,7 @@ LIBCFLAGS := $(BASEFLAGS) -fopenmp -fvisibility=hidden -Isrc/lib -I$(BUILD)/gen 
 CLICFLAGS := $(BASEFLAGS)
 # tests and benchmarks may look inside
 TESTCFLAGS := $(LIBCFLAGS) -Itests/unit
-LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lprotobuf-c -lz) -lm
+LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lxxhash -lprotobuf-c -lz) -lm
 ALLLDFLAGS := $(SANFLAGS) -fopenmp -pthread $(LDFLAGS)
 
 LIB_SRC  := $(wildcard src/lib/*.c)
@@ -129,6 +129,7 @@ abi-test: $(SHARED)
 
 cli-test: $(CLI) $(GEN)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh
+	@HEAPPROF=$(CLI) HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./tests/cli/edges.sh
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) ./tests/cli/export.sh
 
 # heapprof-mpi: built and tested where Open MPI's mpicc and mpirun are

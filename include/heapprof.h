@@ -70,8 +70,19 @@ extern "C" {
 #define HP_MIN_INTERVAL 0.001
 #define HP_MAX_INTERVAL 1e9
 
-/* The most threads a digest or a batch accepts. */
+/* The most threads a digest or a batch accepts; hp_thread_count() also
+ * caps a count at HP_THREADS_PER_CORE times the cores. */
 #define HP_MAX_THREADS 4096
+#define HP_THREADS_PER_CORE 4
+
+/* The most snapshots a digest may have, for the writer and every reader
+ * alike (at 1 ms, 18 hours of profile; at 1 s, two years). */
+#define HP_MAX_SNAPSHOTS (1u << 26)
+
+/* The most traces an .hpm may have: 16 times the largest real one seen
+ * (1,005,759), so that a damaged file cannot make a digest allocate live
+ * states for 2^30 traces. */
+#define HP_MAX_TRACES (1u << 24)
 
 /* ------------------------------------------------------------------------
  * Errors
@@ -95,7 +106,9 @@ typedef enum hp_status {
     HP_END = 2,           /* an iterator: no more items */
     HP_NOT_RECORDED = 3,  /* the file does not record what was asked */
     HP_SKIPPED = 4,       /* a batch profile whose .hpc is up to date */
-    HP_OVER_LIMIT = 5,    /* a diff: growth beyond its fail_over threshold */
+    HP_NOT_RUN = 5,       /* a batch profile never started (an earlier failure
+                             without keep_going, or a cancel) */
+    HP_OVER_LIMIT = 6,    /* a diff: growth beyond its fail_over threshold */
 } hp_status;
 
 /* The library version, "MAJOR.MINOR.PATCH", and as HP_VERSION_NUMBER. */
@@ -322,11 +335,27 @@ HP_API int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out);
 /* The sum of snapshot k's entries. */
 HP_API int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total);
 
-/* The digest parameters a v2 file records (heapprof-c writes them into the
- * padding frame after its header frame): the interval in milliseconds and
- * the precision. Returns HP_OK, or HP_NOT_RECORDED when the file records
- * none (v1 files, v2 files from other writers). */
-HP_API int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision);
+/* What a digest was made with and from, as a v2 file records it
+ * (heapprof-c writes it into the padding frame after its header frame). */
+typedef struct hp_digest_params {
+    uint64_t interval_ms;
+    double precision;
+    int override_sampling, salvage;
+    int has_inputs;            /* the inputs below are recorded (heapprof-c
+                                  0.3 and later; 0.2 recorded only the above) */
+    uint64_t hpm_size, hpd_size;      /* bytes of each input digested */
+    int64_t hpm_mtime_ns, hpd_mtime_ns; /* their modification times then */
+} hp_digest_params;
+
+/* Fills *params from the file. Returns HP_OK, or HP_NOT_RECORDED when the
+ * file records nothing (v1 files, v2 files from other writers). */
+HP_API int hp_hpc_recorded_params(const hp_hpc *hpc, hp_digest_params *params);
+
+/* Whether the digest no longer reflects FILEBASE.hpm and .hpd as they are
+ * now: it records other inputs (another size or modification time) or,
+ * recording none, it is older than one of them. 1 or 0 (0 also when an
+ * input is missing: then there is nothing to compare). */
+HP_API int hp_hpc_is_stale(const hp_hpc *hpc, const char *filebase);
 
 /* ------------------------------------------------------------------------
  * Digesting: HPC.make
@@ -362,7 +391,8 @@ typedef struct hp_make_report {
 
 typedef struct hp_make_options {
     unsigned version;          /* HP_MAKE_OPTIONS_VERSION */
-    int threads;               /* 0: OMP_NUM_THREADS, else every core */
+    int threads;               /* 0: OMP_NUM_THREADS, else every core
+                                  (hp_thread_count() caps it) */
     hp_format format;          /* HP_FORMAT_V2 (default) or HP_FORMAT_V1 */
     int level;                 /* zstd level; 0: HP_DEFAULT_LEVEL */
     const char *output;        /* output path; NULL: FILEBASE.hpc */
@@ -391,6 +421,11 @@ typedef struct hp_make_options {
  * Returns HP_EINVAL for a version this library does not know. */
 HP_API int hp_make_options_init(hp_make_options *opts, unsigned version);
 
+/* The threads a digest of `requested` threads uses: requested, or when 0
+ * OMP_NUM_THREADS, else every core; at most HP_THREADS_PER_CORE per core and
+ * HP_MAX_THREADS (more only oversubscribe the cores). */
+HP_API int hp_thread_count(int requested);
+
 /* heapprof's HPC.make: digests FILEBASE.hpm + FILEBASE.hpd into FILEBASE.hpc
  * (format v2) with snapshots every `time_interval` seconds (rounded to whole
  * milliseconds, HP_MIN_INTERVAL to HP_MAX_INTERVAL) and precision in
@@ -408,6 +443,47 @@ HP_API int hp_hpc_make_ex(const char *filebase, double time_interval, double pre
 HP_API void hp_print_report(FILE *f, const char *filebase, const hp_make_report *report);
 
 /* ------------------------------------------------------------------------
+ * Outputs and signals
+ *
+ * Every file the library writes (a digest, an export) appears whole under
+ * its name or not at all, is synced to disk before it replaces anything,
+ * never overwrites one of its own inputs, keeps the permissions of the file
+ * it replaces (a new one is no more open than its inputs), follows a symbolic link to the
+ * file it names, and is streamed to "-" (standard output), a character
+ * device or a FIFO (docs/DESIGN.md, "Outputs"). hp_output_* give a program
+ * the same for files of its own (the CLI's --report).
+ * ---------------------------------------------------------------------- */
+
+typedef struct hp_output hp_output;
+
+/* Opens an output for `path` ("-": standard output). Nothing is visible at
+ * `path`, and an existing file there is untouched, until
+ * hp_output_commit(). Returns HP_OK or HP_EIO (a folder, a block device, a
+ * folder that cannot be written ...). */
+HP_API int hp_output_open(hp_output **out, const char *path);
+
+/* Appends `len` bytes. Returns HP_OK or HP_EIO (the message names the file). */
+HP_API int hp_output_write(hp_output *o, const void *data, size_t len);
+
+/* Makes the output durable and visible (or copies it to its stream) and
+ * frees the handle, whatever the outcome. Returns HP_OK, or HP_EIO with the
+ * old file, if any, untouched. */
+HP_API int hp_output_commit(hp_output *o);
+
+/* Discards the output and frees the handle. Accepts NULL. */
+HP_API void hp_output_abort(hp_output *o);
+
+/* Lets the process survive an input file that shrinks while the library
+ * reads it (another program truncates a .hpd during a digest): without
+ * this, touching the vanished pages of the mapping raises SIGBUS and kills
+ * the process. With it, the read that faulted sees zeros and the digest or
+ * reader concerned fails with "the file shrank while it was being read";
+ * other work goes on. Installs a SIGBUS handler for the whole process (it
+ * passes faults outside the library's mappings to the handler it
+ * replaced); call it once, early. Returns HP_OK or HP_EIO. */
+HP_API int hp_guard_sigbus(void);
+
+/* ------------------------------------------------------------------------
  * Batches: many profiles, on one machine or many
  *
  * Every digest the CLI and the MPI driver run, a lone profile included, goes
@@ -423,14 +499,26 @@ HP_API void hp_batch_free(hp_batch *b);
 /* Adds profiles: a filebase, a NAME.hpm, NAME.hpd or NAME.hpc path, or a
  * directory, which adds every filebase in it that has both a .hpm and a .hpd
  * (names starting with '.' are skipped; with `recursive`, subdirectories
- * too). A profile named twice is added once. A filebase missing either file
- * is an error (HP_EIO). */
+ * too, each entered once whatever the links that lead back to it). A
+ * profile named twice (by any name or link: the .hpm's device and inode
+ * decide) is added once. A profile that cannot be digested (a file missing
+ * or not a regular file, a folder that cannot be read) is added too, as an
+ * entry that hp_batch_run() reports as failed with the reason, without
+ * digesting it: one bad file fails itself only. Returns HP_OK, or
+ * HP_ENOMEM. */
 HP_API int hp_batch_add(hp_batch *b, const char *path, int recursive);
 
-/* The profiles, their filebases and input sizes (.hpm + .hpd bytes). */
+/* The profiles, their filebases and input sizes (.hpm + .hpd bytes), and
+ * why one cannot be digested (NULL when it can). */
 HP_API size_t hp_batch_count(const hp_batch *b);
 HP_API const char *hp_batch_filebase(const hp_batch *b, size_t i);
 HP_API uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i);
+HP_API const char *hp_batch_error(const hp_batch *b, size_t i);
+
+/* Whether `path` is one of the batch's inputs (a .hpm or .hpd, by device
+ * and inode) or the FILEBASE.hpc one of its digests writes: 1 or 0. For
+ * callers that write a file of their own beside a batch (a report). */
+HP_API int hp_batch_has_file(const hp_batch *b, const char *path);
 
 /* Orders the profiles largest first (equal sizes by name). */
 HP_API void hp_batch_sort(hp_batch *b);
@@ -450,18 +538,22 @@ HP_API int hp_batch_shard(hp_batch *b, unsigned k, unsigned n);
 HP_API void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out,
                    int *threads_per_job);
 
-/* Whether `output` (NULL: FILEBASE.hpc) is newer than FILEBASE.hpm and .hpd
- * and was made by heapprof-c with the same interval (in whole ms),
- * precision and format. Only v2 records its parameters, so with
- * HP_FORMAT_V1 the answer is always no. */
-HP_API int hp_hpc_is_up_to_date(const char *filebase, const char *output, double interval,
-                         double precision, hp_format format);
+/* Whether the digest that hp_hpc_make_ex(filebase, interval, precision,
+ * opts) would write (to opts->output, else FILEBASE.hpc) exists already: a
+ * v2 file recording the same interval (in whole ms), precision,
+ * override_sampling and salvage, made from FILEBASE.hpm and .hpd as they
+ * are now (the same size and modification time, to the nanosecond). A v1
+ * file records nothing, so with HP_FORMAT_V1 the answer is always no, as it
+ * is for a digest of part of a file (opts->limit_bytes). opts may be NULL. */
+HP_API int hp_hpc_is_up_to_date(const char *filebase, double interval, double precision,
+                                const hp_make_options *opts);
 
 /* The outcome of one profile of a batch. */
 typedef struct hp_batch_result {
     size_t index;        /* the profile's place in the batch */
     const char *filebase;
-    int status;          /* HP_OK digested, HP_SKIPPED up to date, < 0 hp_error */
+    int status;          /* HP_OK digested, HP_SKIPPED up to date, HP_NOT_RUN
+                            never started, < 0 hp_error */
     const char *error;   /* the one-line message when status < 0, else "" */
     uint64_t input_bytes, events, snapshots, output_bytes;
     double seconds;
@@ -469,7 +561,8 @@ typedef struct hp_batch_result {
     const hp_make_report *report; /* the digest's report when status == HP_OK, else NULL */
 } hp_batch_result;
 
-/* Called once per profile as it finishes; `done` of `total` have finished. */
+/* Called once per profile as it finishes, and at the end once for each
+ * profile never started (HP_NOT_RUN); `done` of `total` have been told. */
 typedef void (*hp_batch_fn)(void *ctx, const hp_batch_result *r, size_t done, size_t total);
 
 /* Called as a profile's digest advances: `done` of its `total` .hpd bytes. */
@@ -503,14 +596,16 @@ HP_API int hp_batch_options_init(hp_batch_options *opts, unsigned version);
 
 typedef struct hp_batch_summary {
     size_t digested, skipped, failed, not_run;
-    uint64_t input_bytes, output_bytes, events;
+    uint64_t input_bytes;      /* of every profile */
+    uint64_t digested_bytes;   /* of the profiles digested */
+    uint64_t output_bytes, events;
     double seconds;
     int jobs, threads_per_job;
 } hp_batch_summary;
 
-/* Counts one finished profile into a summary, as hp_batch_run() does for
- * each: digested, skipped or failed, with its bytes and events. For drivers
- * that gather results themselves (heapprof-mpi's rank 0). */
+/* Counts one profile's result into a summary, as hp_batch_run() does for
+ * each: digested, skipped, failed or not run, with its bytes and events.
+ * For drivers that gather results themselves (heapprof-mpi's rank 0). */
 HP_API void hp_batch_summary_add(hp_batch_summary *summary, const hp_batch_result *r);
 
 /* Digests every profile of the batch into FILEBASE.hpc (or make->output),
@@ -583,8 +678,10 @@ HP_API int hp_hpc_find(hp_hpc *hpc, const hp_at *at, size_t *k);
 
 /* Where an output goes (the `output` and `stream` fields below): a stream
  * when `stream` is set (written as it is made: the output is complete, or
- * an error is returned), else the file `output`, else a default name
- * beside the profile. */
+ * an error is returned), else `output`, else a default name beside the
+ * profile. `output` is written as a digest is (docs/DESIGN.md, "Outputs"):
+ * whole or not at all, "-" being standard output, and never over one of its
+ * inputs (the .hpc and .hpm read: HP_EINVAL). */
 
 typedef enum hp_export_format {
     HP_EXPORT_PPROF = 0,      /* pprof's gzip-compressed profile.proto, inuse_space in bytes */

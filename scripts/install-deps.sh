@@ -8,6 +8,7 @@ command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 have_pc libzstd || need="$need libzstd-dev"
+have_pc libxxhash || need="$need libxxhash-dev" # the seek table's frame checksums
 have_pc cmocka || need="$need libcmocka-dev"
 # pprof export: protobuf-c (protoc-c generates C from src/lib/profile.proto at
 # build time) and zlib

@@ -94,7 +94,7 @@ typedef struct cli_digest_opts {
     hp_make_options make;
     hp_batch_options batch;    /* interval, precision, jobs, skip_up_to_date,
                                   keep_going; batch.make points at make */
-    int recursive, quiet, verbose;
+    int recursive, quiet, verbose, force;
     unsigned shard_k, shard_n; /* shard_n == 0: no sharding */
     const char *report;        /* JSON lines, or NULL */
     char **profiles;           /* what to digest, from the command line */
@@ -118,7 +118,21 @@ int cli_digest_expand(const char *cmd, const cli_digest_opts *o, hp_batch **out)
 
 /* ---- the JSON lines of --report (report.c) ---------------------------------- */
 
-void cli_json_result(FILE *f, const hp_batch_result *r);
-void cli_json_summary(FILE *f, size_t profiles, const hp_batch_summary *s);
+typedef struct cli_report cli_report;
+
+/* Opens the report at `path` ("-": standard output, streamed line by line;
+ * a file appears whole at cli_report_close()). A path that is one of the
+ * batch's inputs or digests (`b` may be NULL) is refused. Returns -1 and
+ * sets *out, else the exit status after printing the error. */
+int cli_report_open(cli_report **out, const char *path, const hp_batch *b);
+
+/* A profile's line, and the summary line. A write error is remembered and
+ * told by cli_report_close(). */
+void cli_report_result(cli_report *r, const hp_batch_result *res);
+void cli_report_summary(cli_report *r, size_t profiles, const hp_batch_summary *s);
+
+/* Finishes the report (commits a file); frees it. Returns EXIT_OK, or
+ * EXIT_DATA after printing the error. Accepts NULL. */
+int cli_report_close(cli_report *r);
 
 #endif

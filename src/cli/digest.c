@@ -20,8 +20,8 @@ static void on_signal(int sig)
 }
 
 static const char usage_line[] =
-    "heapprof digest [-i SECONDS] [-p PRECISION] [-j THREADS] [--jobs N] [--format v1|v2]\n"
-    "                       [--level N] [-o OUTPUT] [-r] [--skip-up-to-date] [--keep-going]\n"
+    "heapprof digest [-i SECONDS] [-p PRECISION] [-T THREADS] [--jobs N] [--format v1|v2]\n"
+    "                       [--level N] [-o OUTPUT | -c] [-r] [--skip-up-to-date] [--keep-going]\n"
     "                       [--report FILE] [--shard K/N] [--salvage] [-q] [-v] PROFILE...";
 
 static const char help_text[] =
@@ -31,7 +31,8 @@ static const char help_text[] =
     "  -i, --interval SECONDS  time between snapshots (default 60; at least 0.001)\n"
     "  -p, --precision P       fold the smallest entries, up to P of the total, into\n"
     "                          the 'other' entry (default 0.01; 0 keeps everything)\n"
-    "  -j, --threads N         threads in all (default: OMP_NUM_THREADS, else every core)\n"
+    "  -T, --threads N         threads in all (default: OMP_NUM_THREADS, else every core;\n"
+    "                          at most 4 per core); -j N is the same\n"
     "      --jobs N            profiles digested at once (default: automatic, from the\n"
     "                          sizes: many small -> side by side, few big -> threads)\n"
     "  -r, --recursive         directories: also their subdirectories\n"
@@ -45,22 +46,28 @@ static const char help_text[] =
     "                          size, for job arrays (see scripts/slurm-digest.sh)\n"
     "      --format v1|v2      v2 (default): zstd seekable; v1: heapprof 1.0's format\n"
     "      --level N           zstd level for v2 (default 5)\n"
-    "  -o, --output PATH       output file (only with one FILEBASE)\n"
+    "  -o, --output PATH       output file (only with one FILEBASE; '-': standard output)\n"
+    "  -c, --stdout            write the digest to standard output (as -o -)\n"
+    "  -f, --force             with -c, write to standard output even if it is a terminal\n"
     "      --salvage           digest the valid events of a damaged .hpd\n"
     "      --override-sampling every allocation was recorded (heapprof 1.0 on 64-bit\n"
     "                          Linux ignores its sampling rates): scale factors of 1\n"
     "      --chunk-bytes N     .hpd bytes per work chunk (default: automatic)\n"
     "  -q, --quiet             no progress bar\n"
     "  -v, --verbose           per-phase timings, throughput, compression ratio\n\n"
-    "The output appears atomically: on an error or interruption no file is left\n"
-    "behind and an existing .hpc is untouched. Profiles are digested largest first.\n";
+    "The output appears atomically and is synced to disk: on an error or\n"
+    "interruption no file is left behind and an existing .hpc is untouched; an\n"
+    "existing .hpc is replaced without -f (it is derived data) but an input never\n"
+    "is. A --report FILE appears whole at the end, the old one untouched till then.\n"
+    "Profiles are digested largest first; one that fails (damaged, missing, not a\n"
+    "regular file, shrinking while read) fails alone.\n";
 
 /* What the progress line and the results need while the batch runs. The
  * runner calls back one call at a time, so nothing here needs a lock. */
 typedef struct run_state {
     const cli_digest_opts *o;
     const hp_batch *b;
-    FILE *report;
+    cli_report *report;
     int show;                  /* a progress line on the terminal */
     double start, last_shown;
     uint64_t total_bytes;      /* .hpm + .hpd of every profile */
@@ -121,15 +128,28 @@ static void on_result(void *ctx, const hp_batch_result *r, size_t done, size_t t
         cli_error(EXIT_DATA, "%s", r->error);
     else if (r->report) /* the same warnings and -v report for every profile */
         cli_digest_done(r->filebase, r->report, s->o->verbose);
-    else if (s->o->verbose)
+    else if (s->o->verbose && r->status == HP_SKIPPED)
         fprintf(stderr, "%s: up to date, skipped\n", r->filebase);
     if (s->report)
-        cli_json_result(s->report, r);
+        cli_report_result(s->report, r);
     show_progress(s, 1);
 }
 
+/* A thread count past what the cores can use is capped (hp_thread_count):
+ * say so, whether it came from -T or OMP_NUM_THREADS. */
+static void warn_thread_cap(int threads)
+{
+    const char *env = getenv("OMP_NUM_THREADS");
+    int want = threads;
+    if (!want && env && cli_parse_int(env, 1, 1 << 30, &want) < 0)
+        want = 0;
+    if (want > hp_thread_count(want))
+        cli_warn("%d threads asked for%s: using %d (at most %d per core)", want,
+                 threads ? "" : " (OMP_NUM_THREADS)", hp_thread_count(want), HP_THREADS_PER_CORE);
+}
+
 /* Runs the batch; returns the exit status. */
-static int run(const cli_digest_opts *o, hp_batch *b, FILE *report)
+static int run(const cli_digest_opts *o, hp_batch *b, cli_report *report)
 {
     size_t n = hp_batch_count(b);
     run_state s = {
@@ -154,16 +174,18 @@ static int run(const cli_digest_opts *o, hp_batch *b, FILE *report)
         fputc('\n', stderr);
     free(s.partial);
     if (report)
-        cli_json_summary(report, n, &sum);
-    if (rc == HP_EINVAL)
-        return cli_lib_error(rc);
+        cli_report_summary(report, n, &sum);
+    if (rc < 0 && sum.failed + sum.digested + sum.skipped + sum.not_run == 0)
+        return cli_lib_error(rc); /* refused before any profile: the options */
     if (n > 1 && (o->verbose || rc < 0))
         fprintf(stderr,
                 "heapprof: %zu profiles: %zu digested, %zu up to date, %zu failed, %zu not run"
                 " (%d at once, %d threads each, %.1f s)\n",
                 n, sum.digested, sum.skipped, sum.failed, sum.not_run, sum.jobs,
                 sum.threads_per_job, sum.seconds);
-    return rc == HP_OK ? EXIT_OK : EXIT_DATA;
+    /* a lone profile refused for what was asked (an output that is an
+     * input) is a usage error; any other failure is a data error */
+    return rc == HP_OK ? EXIT_OK : n == 1 && rc == HP_EINVAL ? EXIT_USAGE : EXIT_DATA;
 }
 
 int cmd_digest(int argc, char **argv)
@@ -175,14 +197,12 @@ int cmd_digest(int argc, char **argv)
     hp_batch *b;
     if ((st = cli_digest_expand("digest", &o, &b)) >= 0)
         return st;
-    FILE *report = NULL;
-    if (o.report) {
-        report = strcmp(o.report, "-") ? fopen(o.report, "w") : stdout;
-        if (!report) {
-            hp_batch_free(b);
-            return cli_error(EXIT_DATA, "%s: cannot create: %s", o.report, strerror(errno));
-        }
+    cli_report *report = NULL;
+    if (o.report && (st = cli_report_open(&report, o.report, b)) >= 0) {
+        hp_batch_free(b);
+        return st;
     }
+    warn_thread_cap(o.make.threads);
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, &old_int);
@@ -193,8 +213,8 @@ int cmd_digest(int argc, char **argv)
     int status = run(&o, b, report);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (report && report != stdout && fclose(report) != 0)
-        status = cli_error(EXIT_DATA, "%s: write failed", o.report);
+    int rst = cli_report_close(report);
+    status = status == EXIT_OK ? rst : status;
     hp_batch_free(b);
     if (cancel_signal)
         return 128 + cancel_signal;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
     OPT_FORMAT = 256, OPT_LEVEL, OPT_SALVAGE, OPT_OVERRIDE, OPT_CHUNK, OPT_JOBS, OPT_SKIP,
@@ -55,7 +56,7 @@ static int usage_fail(const char *cmd, int see, const char *fmt, ...)
 }
 
 /* Whether option `c` is `digest`'s alone. */
-static int is_local(int c) { return c == 'o' || c == OPT_JOBS; }
+static int is_local(int c) { return c == 'o' || c == 'c' || c == 'f' || c == OPT_JOBS; }
 
 int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, const char *usage,
                      const char *help, cli_digest_opts *o)
@@ -65,7 +66,9 @@ int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, con
         {"version", no_argument, NULL, OPT_VERSION},
         {"interval", required_argument, NULL, 'i'},
         {"precision", required_argument, NULL, 'p'},
-        {"threads", required_argument, NULL, 'j'},
+        {"threads", required_argument, NULL, 'T'},
+        {"stdout", no_argument, NULL, 'c'},
+        {"force", no_argument, NULL, 'f'},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"level", required_argument, NULL, OPT_LEVEL},
         {"output", required_argument, NULL, 'o'},
@@ -88,7 +91,7 @@ int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, con
     optind = 1;
     int c, st;
     char name[128];
-    while ((c = getopt_long(argc, argv, ":hi:p:j:o:qvr", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hi:p:j:T:o:cfqvr", longopts, NULL)) != -1) {
         if (is_local(c) && !(flags & CLI_DIGEST_LOCAL))
             return usage_fail(cmd, 1, "option '%s' is not taken here",
                               cli_option_name(c, longopts, argv, name, sizeof name));
@@ -107,7 +110,8 @@ int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, con
             if ((st = cli_opt_precision(cmd ? cmd : cli_progname, optarg, &o->batch.precision)) >= 0)
                 return st;
             break;
-        case 'j':
+        case 'j': /* the old name of -T */
+        case 'T':
             if (cli_parse_int(optarg, 1, HP_MAX_THREADS, &o->make.threads) < 0)
                 return usage_fail(cmd, 0, "invalid thread count '%s' (1..%d)", optarg,
                                   HP_MAX_THREADS);
@@ -125,6 +129,8 @@ int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, con
                 return usage_fail(cmd, 0, "invalid zstd level '%s'", optarg);
             break;
         case 'o': o->make.output = optarg; break;
+        case 'c': o->make.output = "-"; break;
+        case 'f': o->force = 1; break;
         case OPT_SALVAGE: o->make.salvage = 1; break;
         case OPT_OVERRIDE: o->make.override_sampling = 1; break;
         case OPT_CHUNK:
@@ -157,7 +163,12 @@ int cli_digest_parse(const char *cmd, int argc, char **argv, unsigned flags, con
     if (optind >= argc)
         return usage_fail(cmd, 1, "invalid usage; no FILEBASE given");
     if (o->make.output && argc - optind > 1)
-        return usage_fail(cmd, 1, "invalid usage; -o takes one FILEBASE");
+        return usage_fail(cmd, 1, "invalid usage; %s takes one FILEBASE",
+                          strcmp(o->make.output, "-") ? "-o" : "-c");
+    if (o->make.output && !strcmp(o->make.output, "-") && isatty(STDOUT_FILENO) && !o->force)
+        return usage_fail(cmd, 0, "%s",
+                          "standard output is a terminal: not writing a binary digest there "
+                          "(redirect it, or -f to force)");
     o->profiles = argv + optind;
     o->nprofiles = argc - optind;
     return -1;

@@ -18,33 +18,29 @@ int cli_opt_at(const char *cmd, const char *opt, const char *s, hp_at *at)
     return -1;
 }
 
-/* "-o -" and no -o where standard output is the default: the stream. A
- * binary format is not written to a terminal. */
+/* Where the output goes: -o FILE; -c or -o - for standard output (written
+ * by the library once complete, like every output), which is also the
+ * default of timeline and diff; else the library's default name. A binary
+ * format goes to a terminal only with -f, as digest -c does. */
 static int pick_output(const char *cmd, const char *o, int to_stdout_by_default, int binary,
-                       const char **path, FILE **stream)
+                       int force, const char **path)
 {
-    *path = NULL;
-    *stream = NULL;
-    if (o && strcmp(o, "-")) {
-        *path = o;
-        return -1;
-    }
-    if (!o && !to_stdout_by_default)
-        return -1; /* the library's default name */
-    if (binary && isatty(STDOUT_FILENO))
-        return cli_error(EXIT_USAGE, "%s: not writing a gzip-compressed profile to a terminal; use -o FILE",
+    *path = o ? o : to_stdout_by_default ? "-" : NULL;
+    if (*path && !strcmp(*path, "-") && binary && !force && isatty(STDOUT_FILENO))
+        return cli_error(EXIT_USAGE,
+                         "%s: standard output is a terminal: not writing a gzip-compressed profile "
+                         "there (redirect it, or -f to force)",
                          cmd);
-    *stream = stdout;
     return -1;
 }
 
-enum { OPT_FROM = 256, OPT_TO, OPT_EVERY, OPT_BASE_AT, OPT_NEW_AT, OPT_FAIL_OVER };
+enum { OPT_FROM = 256, OPT_TO, OPT_EVERY, OPT_BASE_AT, OPT_NEW_AT, OPT_FAIL_OVER, OPT_FORMAT };
 
 /* ---- export ----------------------------------------------------------------- */
 
 static const char export_usage[] =
     "FILEBASE [--at T] [--format pprof|collapsed|speedscope|json|csv] "
-    "[--from T1 --to T2 [--every K]] [-o FILE|-]";
+    "[--from T1 --to T2 [--every K]] [-o FILE | -c [-f]]";
 
 static const char export_help[] =
     "Exports a snapshot of FILEBASE.hpc, with its stacks from FILEBASE.hpm.\n"
@@ -58,8 +54,10 @@ static const char export_help[] =
     "                json, csv: the entries with their share and innermost frame\n"
     "  --from T1 --to T2 [--every K]\n"
     "                speedscope: one profile per snapshot from T1 to T2 (every K-th)\n"
-    "  -o FILE       the output (- for standard output); default\n"
-    "                FILEBASE.pb.gz, .collapsed, .speedscope.json, .json or .csv\n"
+    "  -o FILE       the output; default FILEBASE.pb.gz, .collapsed,\n"
+    "                .speedscope.json, .json or .csv (never one of the inputs)\n"
+    "  -c            standard output (as -o -); a pprof profile goes to a\n"
+    "                terminal only with -f\n"
     "The output appears whole or not at all. Exit status: 0 written, 1 a data or\n"
     "I/O error, 2 a usage error.\n";
 
@@ -67,24 +65,27 @@ int cmd_export(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},         {"at", required_argument, NULL, 't'},
-        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, OPT_FORMAT}, {"output", required_argument, NULL, 'o'},
         {"from", required_argument, NULL, OPT_FROM}, {"to", required_argument, NULL, OPT_TO},
-        {"every", required_argument, NULL, OPT_EVERY}, {NULL, 0, NULL, 0}};
+        {"every", required_argument, NULL, OPT_EVERY}, {"stdout", no_argument, NULL, 'c'},
+        {"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
     hp_export_options o = HP_EXPORT_OPTIONS_INIT;
     const char *out = NULL;
-    int has_at = 0, has_from = 0, has_to = 0, has_every = 0, c, rc;
+    int has_at = 0, has_from = 0, has_to = 0, has_every = 0, force = 0, c, rc;
     opterr = 0;
     o.to.kind = HP_AT_LAST;
     o.from = (hp_at){.kind = HP_AT_TIME, .seconds = 0};
-    while ((c = getopt_long(argc, argv, ":ht:f:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ht:o:cf", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': printf("usage: heapprof export %s\n\n%s", export_usage, export_help); return EXIT_OK;
+        case 'c': out = "-"; break;
+        case 'f': force = 1; break;
         case 't':
             if ((rc = cli_opt_at("export", "--at", optarg, &o.at)) >= 0)
                 return rc;
             has_at = 1;
             break;
-        case 'f':
+        case OPT_FORMAT:
             if (hp_export_format_parse(optarg, &o.format) < 0)
                 return cli_error(EXIT_USAGE,
                                  "export: invalid --format '%s' (pprof, collapsed, speedscope, json, csv)",
@@ -121,12 +122,8 @@ int cmd_export(int argc, char **argv)
         return cli_error(EXIT_USAGE, "export: --at and --from/--to exclude each other");
     if (has_every && !o.series)
         return cli_error(EXIT_USAGE, "export: --every goes with --from and --to");
-    const char *path;
-    FILE *stream;
-    if ((rc = pick_output("export", out, 0, o.format == HP_EXPORT_PPROF, &path, &stream)) >= 0)
+    if ((rc = pick_output("export", out, 0, o.format == HP_EXPORT_PPROF, force, &o.output)) >= 0)
         return rc;
-    o.output = path;
-    o.stream = stream;
     char *fb = hp_filebase_of(argv[optind]);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
@@ -137,7 +134,7 @@ int cmd_export(int argc, char **argv)
 
 /* ---- timeline ----------------------------------------------------------------- */
 
-static const char timeline_usage[] = "FILEBASE [--top N] [--format csv|json] [-j THREADS] [-o FILE|-]";
+static const char timeline_usage[] = "FILEBASE [--top N] [--format csv|json] [-T THREADS] [-o FILE | -c]";
 
 static const char timeline_help[] =
     "One row per snapshot of FILEBASE.hpc: the relative time (seconds), the total\n"
@@ -146,27 +143,30 @@ static const char timeline_help[] =
     "rest as \"other\".\n"
     "  --top N       traces with a column (default 10)\n"
     "  --format F    csv (default) or json (with each column's trace and frames)\n"
-    "  -j THREADS    read blocks of snapshots on this many threads (default\n"
-    "                OMP_NUM_THREADS, else every core)\n"
-    "  -o FILE       the output (default -, standard output)\n";
+    "  -T THREADS    read blocks of snapshots on this many threads (default\n"
+    "                OMP_NUM_THREADS, else every core; -j is the old name)\n"
+    "  -o FILE       the output; -c or -o - (the default): standard output\n";
 
 int cmd_timeline(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},         {"top", required_argument, NULL, 'k'},
-        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+        {"format", required_argument, NULL, OPT_FORMAT}, {"output", required_argument, NULL, 'o'},
+        {"threads", required_argument, NULL, 'T'}, {"stdout", no_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0}};
     hp_timeline_options o = HP_TIMELINE_OPTIONS_INIT;
     const char *out = NULL;
     int c, rc;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hk:f:o:j:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hk:o:cT:j:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'j':
+        case 'j': /* the old name of -T, as in digest */
+        case 'T':
             if (cli_parse_int(optarg, 1, HP_MAX_THREADS, &o.threads) < 0)
-                return cli_error(EXIT_USAGE, "timeline: invalid -j '%s' (1 to %d)", optarg,
+                return cli_error(EXIT_USAGE, "timeline: invalid thread count '%s' (1..%d)", optarg,
                                  HP_MAX_THREADS);
             break;
+        case 'c': out = "-"; break;
         case 'h':
             printf("usage: heapprof timeline %s\n\n%s", timeline_usage, timeline_help);
             return EXIT_OK;
@@ -177,7 +177,7 @@ int cmd_timeline(int argc, char **argv)
             o.top = (size_t)k;
             break;
         }
-        case 'f':
+        case OPT_FORMAT:
             if (!strcmp(optarg, "csv"))
                 o.format = HP_TABLE_CSV;
             else if (!strcmp(optarg, "json"))
@@ -191,12 +191,8 @@ int cmd_timeline(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("timeline", timeline_usage);
-    const char *path;
-    FILE *stream;
-    if ((rc = pick_output("timeline", out, 1, 0, &path, &stream)) >= 0)
+    if ((rc = pick_output("timeline", out, 1, 0, 0, &o.output)) >= 0)
         return rc;
-    o.output = path;
-    o.stream = stream;
     char *fb = hp_filebase_of(argv[optind]);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
@@ -209,7 +205,7 @@ int cmd_timeline(int argc, char **argv)
 
 static const char diff_usage[] =
     "BASE NEW [--at T | --base-at T1 --new-at T2] [--format text|json|collapsed|pprof] "
-    "[--fail-over BYTES|PERCENT%] [--top N] [-o FILE|-]";
+    "[--fail-over BYTES|PERCENT%] [--top N] [-o FILE | -c [-f]]";
 
 static const char diff_help[] =
     "Compares a snapshot of BASE with one of NEW (filebases; give the same one\n"
@@ -228,7 +224,8 @@ static const char diff_help[] =
     "                      LIMIT: BYTES (KiB, MiB, GiB allowed) or PERCENT% of the\n"
     "                      base snapshot's total\n"
     "  --top N             text: at most N stacks (default all that changed)\n"
-    "  -o FILE             the output (default -, standard output)\n"
+    "  -o FILE             the output; -c or -o - (the default): standard output\n"
+    "  -f                  write a pprof diff to a terminal all the same\n"
     "Exit status: 0 no regression, 1 a data or I/O error, 2 a usage error, 3 over\n"
     "the --fail-over threshold (the output is written).\n";
 
@@ -239,17 +236,19 @@ int cmd_diff(int argc, char **argv)
         {"at", required_argument, NULL, 't'},
         {"base-at", required_argument, NULL, OPT_BASE_AT},
         {"new-at", required_argument, NULL, OPT_NEW_AT},
-        {"format", required_argument, NULL, 'f'},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"fail-over", required_argument, NULL, OPT_FAIL_OVER},
         {"top", required_argument, NULL, 'k'},
         {"output", required_argument, NULL, 'o'},
+        {"stdout", no_argument, NULL, 'c'},
+        {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0}};
     hp_diff_options o = HP_DIFF_OPTIONS_INIT;
     hp_diff_summary sum;
     const char *out = NULL;
-    int has_at = 0, has_each = 0, c, rc;
+    int has_at = 0, has_each = 0, force = 0, c, rc;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":ht:f:k:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ht:k:o:cf", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': printf("usage: heapprof diff %s\n\n%s", diff_usage, diff_help); return EXIT_OK;
         case 't':
@@ -268,7 +267,9 @@ int cmd_diff(int argc, char **argv)
                 return rc;
             has_each = 1;
             break;
-        case 'f':
+        case 'c': out = "-"; break;
+        case 'f': force = 1; break;
+        case OPT_FORMAT:
             if (hp_diff_format_parse(optarg, &o.format) < 0)
                 return cli_error(EXIT_USAGE,
                                  "diff: invalid --format '%s' (text, json, collapsed, pprof)", optarg);
@@ -294,12 +295,8 @@ int cmd_diff(int argc, char **argv)
         return cli_usage_error("diff", diff_usage);
     if (has_at && has_each)
         return cli_error(EXIT_USAGE, "diff: --at and --base-at/--new-at exclude each other");
-    const char *path;
-    FILE *stream;
-    if ((rc = pick_output("diff", out, 1, o.format == HP_DIFF_PPROF, &path, &stream)) >= 0)
+    if ((rc = pick_output("diff", out, 1, o.format == HP_DIFF_PPROF, force, &o.output)) >= 0)
         return rc;
-    o.output = path;
-    o.stream = stream;
     o.summary = &sum;
     char *base = hp_filebase_of(argv[optind]), *newfb = hp_filebase_of(argv[optind + 1]);
     if (!base || !newfb) {

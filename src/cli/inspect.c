@@ -137,32 +137,46 @@ static void print_sampling(const hp_hpm *hpm)
     printf("%-12s >= %" PRIu64 " bytes: every allocation\n", n ? "" : "sampling", lo);
 }
 
-static void print_digest(const char *filebase)
+/* Warns when a digest is not of the profile beside it: made from other
+ * inputs, or naming traces the .hpm does not have (ntraces 0: unknown). */
+static void digest_warnings(hp_hpc *hpc, const char *path, const char *filebase, uint32_t ntraces,
+                            uint32_t max_trace)
 {
-    size_t n = strlen(filebase) + 5;
-    char *path = malloc(n);
-    if (!path)
-        return;
-    snprintf(path, n, "%s.hpc", filebase);
+    if (filebase && hp_hpc_is_stale(hpc, filebase))
+        cli_warn("%s: made from other inputs than %s.hpm and .hpd as they are now: digest again",
+                 path, filebase);
+    if (ntraces && max_trace > ntraces)
+        cli_warn("%s: names trace %" PRIu32 " but %s.hpm has %" PRIu32
+                 " traces: a digest of another profile?",
+                 path, max_trace, filebase, ntraces);
+}
+
+/* The digest's summary lines. Returns EXIT_OK, or EXIT_DATA after the
+ * error when the .hpc cannot be read; `filebase` (may be NULL) and
+ * `ntraces` (0: unknown) are the profile beside it, for the warnings. */
+static int print_digest(const char *path, const char *filebase, uint32_t ntraces)
+{
     struct stat st;
     if (stat(path, &st) < 0) {
         printf("%-12s none (%s does not exist)\n", "digest", path);
-        free(path);
-        return;
+        return EXIT_OK;
     }
     hp_hpc *hpc;
-    int rc = hp_hpc_open_path(&hpc, path);
-    if (rc < 0) {
-        cli_warn("%s", hp_last_error());
-        free(path);
-        return;
-    }
-    uint64_t peak = 0, total;
+    if (hp_hpc_open_path(&hpc, path) < 0)
+        return cli_lib_error(HP_EFORMAT);
+    uint64_t peak = 0;
     size_t peak_k = 0;
+    uint32_t max_trace = 0;
     for (size_t k = 0; k < hp_hpc_length(hpc); k++) {
-        if ((rc = hp_hpc_total_usage(hpc, k, &total)) < 0) {
-            cli_warn("%s", hp_last_error());
-            break;
+        hp_snapshot s;
+        if (hp_hpc_snapshot(hpc, k, &s) < 0) {
+            hp_hpc_close(hpc);
+            return cli_lib_error(HP_EFORMAT);
+        }
+        uint64_t total = 0;
+        for (size_t i = 0; i < s.count; i++) {
+            total += s.entries[i].bytes;
+            max_trace = s.entries[i].traceindex > max_trace ? s.entries[i].traceindex : max_trace;
         }
         if (total > peak) {
             peak = total;
@@ -171,27 +185,67 @@ static void print_digest(const char *filebase)
     }
     printf("%-12s %s: format v%d, interval %g s, %zu snapshots, %lld bytes on disk\n", "digest", path,
            hp_hpc_format(hpc), hp_hpc_time_interval(hpc), hp_hpc_length(hpc), (long long)st.st_size);
+    hp_digest_params p;
+    if (hp_hpc_recorded_params(hpc, &p) == HP_OK)
+        printf("%-12s interval %" PRIu64 " ms, precision %g%s%s; from %" PRIu64 " + %" PRIu64
+               " bytes of .hpm + .hpd\n",
+               "made with", p.interval_ms, p.precision, p.override_sampling ? ", override-sampling" : "",
+               p.salvage ? ", salvage" : "", p.hpm_size, p.hpd_size);
     printf("%-12s %" PRIu64 " bytes at %g s (snapshot %zu)\n", "peak usage", peak,
            (double)peak_k * hp_hpc_time_interval(hpc), peak_k);
+    digest_warnings(hpc, path, filebase, ntraces, max_trace);
     hp_hpc_close(hpc);
-    free(path);
+    return EXIT_OK;
+}
+
+/* `info` of a .hpc with no profile beside it, as `zstd -l` lists a file. */
+static int info_digest_only(const char *path)
+{
+    hp_hpc *hpc;
+    if (hp_hpc_open_path(&hpc, path) < 0)
+        return cli_lib_error(HP_EFORMAT);
+    uint64_t sec, nsec;
+    hp_hpc_initial_timespec(hpc, &sec, &nsec);
+    hp_hpc_close(hpc);
+    printf("%-12s %s (no .hpm or .hpd beside it)\n", "digest of", path);
+    print_time("start", sec, nsec);
+    return print_digest(path, NULL, 0);
+}
+
+static int exists(const char *filebase, const char *ext)
+{
+    char path[8192];
+    struct stat st;
+    snprintf(path, sizeof path, "%s%s", filebase, ext);
+    return stat(path, &st) == 0;
 }
 
 int cmd_info(int argc, char **argv)
 {
     args a;
-    int rc = parse_args("info", "FILEBASE",
+    int rc = parse_args("info", "FILEBASE [--salvage]",
                         "Summarizes a profile: start time, sampling ranges, traces, events,\n"
-                        "duration, .hpd size and, when FILEBASE.hpc exists, its digest.\n",
-                        argc, argv, "h", &a, NULL);
+                        "duration, .hpd size and, when FILEBASE.hpc exists, its digest (with\n"
+                        "a warning when it was made from other inputs). Given a .hpc with no\n"
+                        ".hpm or .hpd beside it, summarizes the digest alone.\n"
+                        "      --salvage   count the valid events of a damaged .hpd (each\n"
+                        "                  damaged stretch is reported on stderr)\n",
+                        argc, argv, "hs", &a, NULL);
     if (rc >= 0)
         return rc;
+    char hpc_path[8192];
+    snprintf(hpc_path, sizeof hpc_path, "%s.hpc", a.filebase);
+    if (!exists(a.filebase, ".hpm") && !exists(a.filebase, ".hpd") && exists(a.filebase, ".hpc")) {
+        rc = info_digest_only(hpc_path);
+        free(a.filebase);
+        return rc;
+    }
     hp_hpm *hpm = NULL;
     uint32_t ntraces;
     uint64_t per_range[HP_MAX_RANGES + 1] = {0}, trace0 = 0;
     hp_hpd_stats st;
     if ((rc = hp_hpm_open(&hpm, a.filebase)) < 0 || (rc = hp_hpm_num_traces(hpm, &ntraces)) < 0 ||
-        (rc = scan_events(a.filebase, hpm, 0, &st, per_range, &trace0)) < 0) {
+        (rc = scan_events(a.filebase, hpm, a.salvage, &st, per_range, &trace0)) < 0) {
         rc = cli_lib_error(rc);
         goto out;
     }
@@ -205,7 +259,11 @@ int cmd_info(int argc, char **argv)
            st.allocs, st.frees);
     printf("%-12s %.6f s\n", "duration", st.duration);
     printf("%-12s %" PRIu64 " bytes\n", "hpd size", st.bytes);
-    print_digest(a.filebase);
+    if (st.skips)
+        printf("%-12s %" PRIu64 " stretches skipped (%" PRIu64 " bytes), the first at offset %" PRIu64
+               "\n",
+               "damage", st.skips, st.skipped_bytes, st.first_skip_offset);
+    rc = print_digest(hpc_path, a.filebase, ntraces);
     truncation_warning(a.filebase, &st);
     size_t nr;
     const hp_range *r = hp_hpm_sampling_ranges(hpm, &nr);
@@ -214,7 +272,6 @@ int cmd_info(int argc, char **argv)
                  "sampled at under 1%%): heapprof 1.0 on 64-bit Linux records every allocation; "
                  "digest with --override-sampling",
                  a.filebase);
-    rc = EXIT_OK;
 out:
     hp_hpm_close(hpm);
     free(a.filebase);
@@ -261,6 +318,14 @@ int cmd_traces(int argc, char **argv)
             rc = cli_lib_error(r);
             goto out;
         }
+        if (r == HP_NO_TRACE && idx != 0) { /* 0 means "no trace"; past the end is wrong */
+            uint32_t n_all;
+            rc = hp_hpm_num_traces(hpm, &n_all) < 0
+                     ? cli_lib_error(HP_EFORMAT)
+                     : cli_error(EXIT_DATA, "%s.hpm: no trace %d (it has %" PRIu32 " traces)",
+                                 a.filebase, idx, n_all);
+            goto out;
+        }
         if (r == HP_NO_TRACE) {
             printf("trace %d: no trace\n", idx);
             continue;
@@ -298,7 +363,8 @@ int cmd_events(int argc, char **argv)
     uint64_t n = 0;
     while ((!a.has_limit || n < a.limit) && (rc = hp_hpd_next(hpd, &ev)) == HP_OK) {
         printf("%.6f\t%" PRIu32 "\t%" PRId64 "\t%.10g\n", ev.timestamp, ev.traceindex, ev.size, ev.scale);
-        n++;
+        if (++n % 65536 == 0 && ferror(stdout))
+            break; /* a full disk or a closed pipe: main() says so */
     }
     if (rc < 0) {
         fflush(stdout);
@@ -384,8 +450,22 @@ int cmd_snapshot(int argc, char **argv)
     uint64_t total = 0;
     for (size_t i = 0; i < s.count; i++)
         total += s.entries[i].bytes;
-    if (hp_hpm_open(&hpm, a.filebase) < 0)
+    uint32_t ntraces = 0, max_trace = 0;
+    for (size_t i = 0; i < s.count; i++)
+        max_trace = s.entries[i].traceindex > max_trace ? s.entries[i].traceindex : max_trace;
+    if (hp_hpm_open(&hpm, a.filebase) < 0 || hp_hpm_num_traces(hpm, &ntraces) < 0) {
+        hp_hpm_close(hpm);
         hpm = NULL; /* frames are a nicety: the snapshot stands without them */
+    } else if (max_trace > ntraces) { /* frames from the wrong .hpm would be lies */
+        rc = cli_error(EXIT_DATA,
+                       "%s.hpc: snapshot %zu names trace %" PRIu32 " but %s.hpm has %" PRIu32
+                       " traces: the digest is not of this profile",
+                       a.filebase, k, max_trace, a.filebase, ntraces);
+        goto out;
+    }
+    char path[8192];
+    snprintf(path, sizeof path, "%s.hpc", a.filebase);
+    digest_warnings(hpc, path, hpm ? a.filebase : NULL, 0, 0);
     printf("snapshot %zu at %g s: %" PRIu64 " bytes in %zu entries\n", k, s.relative_time, total,
            s.count);
     /* copy: reading traces does not touch the hpc, but keep entries stable */

@@ -8,13 +8,32 @@
 
 const char *cli_progname = "heapprof";
 
+/* Prints one message line on stderr. File names can hold anything: control
+ * characters are shown escaped, so that a message stays one line. */
+static void message(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[8192];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    fprintf(stderr, "%s: %s", cli_progname, prefix);
+    for (const unsigned char *p = (const unsigned char *)buf; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stderr);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 int cli_error(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", cli_progname);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    message("", fmt, ap);
     va_end(ap);
     return status;
 }
@@ -23,9 +42,7 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: warning: ", cli_progname);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    message("warning: ", fmt, ap);
     va_end(ap);
 }
 

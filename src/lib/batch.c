@@ -8,24 +8,35 @@
 #include "clock.h"
 #include "error.h"
 #include "grow.h"
+#include "mapfile.h"
 #include "paths.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
 #include <math.h>
-#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+} file_id;
+
 typedef struct item {
     char *filebase;
-    uint64_t bytes; /* .hpm + .hpd */
+    uint64_t bytes;  /* .hpm + .hpd */
+    char *error;     /* why it cannot be digested, or NULL */
+    file_id hpm, hpd;
 } item;
 
 struct hp_batch {
     item *v;
     size_t n, cap;
+    file_id *dirs;   /* folders entered by the expansion so far */
+    size_t ndirs, dirs_cap;
 };
 
 int hp_batch_new(hp_batch **out)
@@ -34,52 +45,96 @@ int hp_batch_new(hp_batch **out)
     return *out ? HP_OK : hp_fail(HP_ENOMEM, "out of memory");
 }
 
+static void free_item(item *it)
+{
+    free(it->filebase);
+    free(it->error);
+}
+
 void hp_batch_free(hp_batch *b)
 {
     if (!b)
         return;
     for (size_t i = 0; i < b->n; i++)
-        free(b->v[i].filebase);
+        free_item(&b->v[i]);
     free(b->v);
+    free(b->dirs);
     free(b);
 }
 
 size_t hp_batch_count(const hp_batch *b) { return b->n; }
 const char *hp_batch_filebase(const hp_batch *b, size_t i) { return i < b->n ? b->v[i].filebase : NULL; }
 uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i) { return i < b->n ? b->v[i].bytes : 0; }
+const char *hp_batch_error(const hp_batch *b, size_t i) { return i < b->n ? b->v[i].error : NULL; }
 
 /* ---- expansion ------------------------------------------------------------- */
 
-static int file_size(const char *filebase, const char *ext, uint64_t *size)
+/* Stats FILEBASE + ext as an input must be: a regular file. Returns 0, or
+ * -1 with *why set to the one-line reason (malloc'ed). */
+static int input_file(const char *filebase, const char *ext, struct stat *st, char **why)
 {
     char *p = hp_path_join(filebase, ext);
-    struct stat st;
-    int ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
-    if (ok)
-        *size = (uint64_t)st.st_size;
+    if (!p) {
+        *why = strdup("out of memory");
+        return -1;
+    }
+    char msg[4096 + 128];
+    int ok = stat(p, st) == 0;
+    if (!ok)
+        snprintf(msg, sizeof msg, "%s: cannot open: %s", p, strerror(errno));
+    else if (!S_ISREG(st->st_mode))
+        snprintf(msg, sizeof msg, "%s: is %s, not a regular file", p, hp_file_kind(st->st_mode));
+    ok = ok && S_ISREG(st->st_mode);
+    if (!ok)
+        *why = strdup(msg);
     free(p);
-    return ok;
+    return ok ? 0 : -1;
 }
 
+static int same_id(file_id a, file_id b) { return a.dev == b.dev && a.ino == b.ino; }
+
+/* Adds a profile, or an entry that will fail with the reason it cannot be
+ * digested. A profile already there (the same .hpm, by device and inode,
+ * whatever the name: "a", "./a", "$PWD/a", through a link) is added once. */
 static int add_item(hp_batch *b, const char *filebase)
 {
+    struct stat sm, sd;
+    char *why = NULL;
+    int ok = input_file(filebase, ".hpm", &sm, &why) == 0 &&
+             input_file(filebase, ".hpd", &sd, &why) == 0;
+    file_id hpm = {ok ? sm.st_dev : 0, ok ? sm.st_ino : 0};
     for (size_t i = 0; i < b->n; i++)
-        if (!strcmp(b->v[i].filebase, filebase))
+        if (ok ? !b->v[i].error && same_id(b->v[i].hpm, hpm) : !strcmp(b->v[i].filebase, filebase)) {
+            free(why);
             return HP_OK; /* named twice: digested once */
-    uint64_t hpm = 0, hpd = 0;
-    int has_hpm = file_size(filebase, ".hpm", &hpm), has_hpd = file_size(filebase, ".hpd", &hpd);
-    if (!has_hpm || !has_hpd) {
-        char *missing = hp_path_join(filebase, has_hpm ? ".hpd" : ".hpm");
-        int rc = hp_fail(HP_EIO, "%s: cannot open: No such file", missing ? missing : filebase);
-        free(missing);
-        return rc;
-    }
-    if (hp_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, 16) < 0)
-        return hp_fail(HP_ENOMEM, "out of memory");
+        }
     char *fb = strdup(filebase);
-    if (!fb)
+    if (!fb || hp_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, 16) < 0) {
+        free(fb);
+        free(why);
         return hp_fail(HP_ENOMEM, "out of memory");
-    b->v[b->n++] = (item){.filebase = fb, .bytes = hpm + hpd};
+    }
+    b->v[b->n++] = (item){
+        .filebase = fb,
+        .bytes = ok ? (uint64_t)sm.st_size + (uint64_t)sd.st_size : 0,
+        .error = why,
+        .hpm = hpm,
+        .hpd = {ok ? sd.st_dev : 0, ok ? sd.st_ino : 0},
+    };
+    return HP_OK;
+}
+
+/* An entry for something that is not a profile but stood where one was
+ * looked for (a folder that cannot be read): it fails in its place. */
+static int add_failure(hp_batch *b, const char *name, const char *why)
+{
+    char *fb = strdup(name), *msg = strdup(why);
+    if (!fb || !msg || hp_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, 16) < 0) {
+        free(fb);
+        free(msg);
+        return hp_fail(HP_ENOMEM, "out of memory");
+    }
+    b->v[b->n++] = (item){.filebase = fb, .error = msg};
     return HP_OK;
 }
 
@@ -94,48 +149,69 @@ static int ends_with(const char *s, const char *suffix)
     return n > m && !strcmp(s + n - m, suffix);
 }
 
-/* Every filebase in `dir` with both files (names sorted, so the order does
- * not depend on the file system), and with `recursive` those below it. */
-static int add_dir(hp_batch *b, const char *dir, int recursive, int depth)
+/* The names in `dir`, sorted (so the order does not depend on the file
+ * system), hidden ones (and the atomic writer's temporaries) left out. */
+static int list_dir(const char *dir, char ***names, size_t *count)
 {
-    if (depth > 64)
-        return hp_fail(HP_ELIMIT, "%s: directories nested too deep", dir);
     DIR *d = opendir(dir);
     if (!d)
-        return hp_fail_errno(HP_EIO, "%s: cannot open directory", dir);
-    char **names = NULL;
+        return -1;
     size_t n = 0, cap = 0;
     int rc = HP_OK;
+    *names = NULL;
     for (struct dirent *e; rc == HP_OK && (e = readdir(d));) {
         if (e->d_name[0] == '.')
-            continue; /* hidden, and the atomic writer's temporaries */
-        if (hp_grow(&names, &cap, n + 1, sizeof *names, 64) < 0) {
-            rc = hp_fail(HP_ENOMEM, "out of memory");
-            break;
-        }
+            continue;
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        names[n] = malloc(len);
-        if (!names[n]) {
+        char *s = malloc(len);
+        if (!s || hp_grow(names, &cap, n + 1, sizeof **names, 64) < 0) {
+            free(s);
             rc = hp_fail(HP_ENOMEM, "out of memory");
             break;
         }
-        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+        snprintf(s, len, "%s/%s", dir, e->d_name);
+        (*names)[n++] = s;
     }
     closedir(d);
     if (n)
-        qsort(names, n, sizeof *names, cmp_str);
+        qsort(*names, n, sizeof **names, cmp_str);
+    *count = n;
+    return rc;
+}
+
+/* Every filebase in `dir` with both files, and with `recursive` those below
+ * it. A folder is entered once, whatever the links that lead to it again. */
+static int add_dir(hp_batch *b, const char *dir, const struct stat *st, int recursive)
+{
+    file_id id = {st->st_dev, st->st_ino};
+    for (size_t i = 0; i < b->ndirs; i++)
+        if (same_id(b->dirs[i], id))
+            return HP_OK; /* a link back to a folder already expanded */
+    if (hp_grow(&b->dirs, &b->dirs_cap, b->ndirs + 1, sizeof *b->dirs, 16) < 0)
+        return hp_fail(HP_ENOMEM, "out of memory");
+    b->dirs[b->ndirs++] = id;
+    char **names;
+    size_t n;
+    int rc = list_dir(dir, &names, &n);
+    if (rc == -1) {
+        char msg[4096 + 128];
+        snprintf(msg, sizeof msg, "%s: cannot open directory: %s", dir, strerror(errno));
+        return add_failure(b, dir, msg);
+    }
     for (size_t i = 0; i < n && rc == HP_OK; i++) {
-        struct stat st;
-        if (stat(names[i], &st) != 0)
+        struct stat sub;
+        if (stat(names[i], &sub) != 0)
             continue; /* vanished, or a dangling link */
-        if (S_ISDIR(st.st_mode)) {
+        if (S_ISDIR(sub.st_mode)) {
             if (recursive)
-                rc = add_dir(b, names[i], recursive, depth + 1);
+                rc = add_dir(b, names[i], &sub, recursive);
         } else if (ends_with(names[i], ".hpm")) {
             names[i][strlen(names[i]) - 4] = '\0';
-            uint64_t hpd;
-            if (file_size(names[i], ".hpd", &hpd)) /* a lone .hpm is not a profile */
+            char *hpd = hp_path_join(names[i], ".hpd");
+            struct stat sd;
+            if (hpd && lstat(hpd, &sd) == 0) /* a lone .hpm is not a profile */
                 rc = add_item(b, names[i]);
+            free(hpd);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -154,7 +230,7 @@ int hp_batch_add(hp_batch *b, const char *path, int recursive)
             return hp_fail(HP_ENOMEM, "out of memory");
         for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
             dir[n - 1] = '\0';
-        int rc = add_dir(b, dir, recursive, 0);
+        int rc = add_dir(b, dir, &st, recursive);
         free(dir);
         return rc;
     }
@@ -164,6 +240,47 @@ int hp_batch_add(hp_batch *b, const char *path, int recursive)
     int rc = add_item(b, fb);
     free(fb);
     return rc;
+}
+
+/* Whether `a` and `b` name the same file: by device and inode when both
+ * exist, else by their folders' real paths and their names. */
+static int same_path(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *ca = strdup(a), *cb = strdup(b), *da = NULL, *db = NULL;
+    int same = 0;
+    if (ca && cb) {
+        da = realpath(dirname(ca), NULL);
+        db = realpath(dirname(cb), NULL);
+        free(ca);
+        free(cb);
+        ca = strdup(a);
+        cb = strdup(b);
+        same = da && db && ca && cb && !strcmp(da, db) && !strcmp(basename(ca), basename(cb));
+    }
+    free(ca), free(cb), free(da), free(db);
+    return same;
+}
+
+int hp_batch_has_file(const hp_batch *b, const char *path)
+{
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const item *it = &b->v[i];
+        if (exists && !it->error &&
+            (same_id(it->hpm, (file_id){st.st_dev, st.st_ino}) ||
+             same_id(it->hpd, (file_id){st.st_dev, st.st_ino})))
+            return 1;
+        char *hpc = hp_path_join(it->filebase, ".hpc");
+        int same = hpc && same_path(path, hpc);
+        free(hpc);
+        if (same)
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- order, shards and the plan --------------------------------------------- */
@@ -202,7 +319,7 @@ int hp_batch_shard(hp_batch *b, unsigned k, unsigned n)
         if (best == k)
             b->v[kept++] = b->v[i];
         else
-            free(b->v[i].filebase);
+            free_item(&b->v[i]);
     }
     b->n = kept;
     free(load);
@@ -215,8 +332,7 @@ int hp_batch_shard(hp_batch *b, unsigned k, unsigned n)
 
 void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out, int *threads_per_job)
 {
-    if (threads <= 0)
-        threads = omp_get_max_threads();
+    threads = hp_thread_count(threads);
     size_t n = b->n ? b->n : 1;
     if (jobs <= 0) {
         /* the median profile decides how many threads one digest can use */
@@ -289,8 +405,11 @@ void hp_batch_summary_add(hp_batch_summary *s, const hp_batch_result *r)
         s->failed++;
     } else if (r->status == HP_SKIPPED) {
         s->skipped++;
+    } else if (r->status == HP_NOT_RUN) {
+        s->not_run++;
     } else {
         s->digested++;
+        s->digested_bytes += r->input_bytes;
         s->output_bytes += r->output_bytes;
         s->events += r->events;
     }
@@ -331,8 +450,11 @@ static void run_one(runner *r, size_t i)
     char msg[1024] = "";
     hp_make_report rep; /* lives until the callback has seen it */
     double t0 = hp_clock();
-    if (o->skip_up_to_date && hp_hpc_is_up_to_date(it->filebase, r->make.output, o->interval,
-                                                    o->precision, r->make.format)) {
+    if (it->error) { /* found unusable when the batch was expanded */
+        res.status = HP_EIO;
+        res.error = it->error;
+    } else if (o->skip_up_to_date &&
+               hp_hpc_is_up_to_date(it->filebase, o->interval, o->precision, &r->make)) {
         res.status = HP_SKIPPED;
     } else {
         profile_ctx pc = {r, i};
@@ -428,8 +550,14 @@ int hp_batch_run(hp_batch *b, const hp_batch_options *o, hp_batch_summary *sum)
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
     free(tid);
+    /* the profiles never started are told, and listed, too */
+    for (size_t i = r.next; i < b->n; i++)
+        account(&r, &(hp_batch_result){.index = i,
+                                       .filebase = b->v[i].filebase,
+                                       .status = HP_NOT_RUN,
+                                       .error = "",
+                                       .input_bytes = b->v[i].bytes});
     pthread_mutex_destroy(&r.lock);
-    sum->not_run = b->n - r.finished;
     sum->seconds = hp_clock() - t0;
     if (m->cancel && *m->cancel && sum->not_run)
         return hp_fail(HP_ECANCELED, "batch cancelled");

@@ -507,7 +507,9 @@ int hp_diff(const char *base, const char *new_filebase, const hp_diff_options *o
     if (rc == HP_OK && !o->stream && !o->output &&
         !(path = hp_path_join(new_filebase, formats[o->format].ext)))
         rc = oom();
-    if (rc == HP_OK && (rc = hp_sink_open(&s, path ? path : o->output, o->stream)) == HP_OK) {
+    const hp_map *inputs[4] = {d.run[0].inputs[0], d.run[0].inputs[1], d.run[1].inputs[0],
+                               d.run[1].inputs[1]};
+    if (rc == HP_OK && (rc = hp_sink_open(&s, path ? path : o->output, o->stream, inputs, 4)) == HP_OK) {
         switch (o->format) {
         case HP_DIFF_TEXT: write_text(&d, &s); break;
         case HP_DIFF_JSON: write_json(&d, &s); break;

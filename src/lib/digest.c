@@ -50,7 +50,6 @@
 #include <string.h>
 #include <zstd.h>
 
-#define MAX_SNAPSHOTS (1ull << 32)
 #define OUT_PAUSE_BYTES (32u << 20) /* a chunk pauses its emission past this */
 #define MIN_CHUNK (64u << 10)
 /* Every wave ends in serial work (settle, the global order, the hand-off to
@@ -192,12 +191,6 @@ typedef struct engine {
     hp_make_report *rep;
 } engine;
 
-static int fail_event(const engine *e, size_t off, int reason)
-{
-    return hp_fail(HP_EFORMAT, "%s: offset %zu: invalid event: %s", e->path, off,
-                   hp_damage_reason_str(reason));
-}
-
 static int oom(const engine *e) { return hp_fail(HP_ENOMEM, "%s: out of memory", e->path); }
 
 /* ---- resync and decode ----------------------------------------------------- */
@@ -320,25 +313,32 @@ static int settle(engine *e, int nch)
         if (redo)
             e->rep->resyncs_failed++;
         /* decoded before the trace count was known: an event past the
-         * bound, or a partial final event whose trace word already is,
-         * must be found again with the real bound */
-        if (redo || d->max_trace > e->bound || (d->trunc_bytes && d->bound_used > e->bound))
+         * bound, a partial final event whose trace word already is, or an
+         * invalid event (whose reason the trace check, made first, may
+         * change) must be found again with the real bound, so that the
+         * error is the sequential reader's whatever the threads */
+        int unbounded = d->bound_used > e->bound;
+        if (redo || d->max_trace > e->bound ||
+            (unbounded && (d->trunc_bytes || d->err_reason)))
             decode_range(e, c, expect, d->end > expect ? d->end : expect, e->bound);
         if (c->oom)
             return oom(e);
         if (d->err_reason)
-            return fail_event(e, d->err_off, d->err_reason);
+            return hp_fail_event(e->map, d->err_off, d->err_reason);
         account_chunk(e, d);
         c->em.t0 = t0;
         t0 = hp_time_add(t0, d->duration);
     }
-    uint64_t snapshots = t0 / e->interval_us + 2;
-    if (snapshots > MAX_SNAPSHOTS)
+    /* ceil(R/I) + 1 snapshots so far; one limit for the writer and every
+     * reader, checked before the wave's snapshots are made */
+    if (t0 / e->interval_us + 2 > HP_MAX_SNAPSHOTS)
         return hp_fail(HP_ELIMIT,
-                       "%s: offset %zu: the profile spans %.0f s, over %llu snapshots at this "
-                       "interval (a damaged stream? try --salvage or a longer interval)",
+                       "%s: offset %zu: the profile spans %.0f s, over %u snapshots at this "
+                       "interval (a damaged stream? try --salvage, or an interval of at least "
+                       "%.3f s)",
                        e->path, e->chunks[nch - 1].d.actual_end, (double)t0 * 1e-6,
-                       (unsigned long long)MAX_SNAPSHOTS);
+                       HP_MAX_SNAPSHOTS,
+                       (double)(t0 / (HP_MAX_SNAPSHOTS - 2) / 1000 + 1) / 1000.0);
     return HP_OK;
 }
 
@@ -575,7 +575,7 @@ static int run_wave(engine *e)
     /* the mapped pages of this wave are done with: keep RSS to a window */
     hp_map_dontneed(e->map, e->pos, last->d.actual_end - e->pos);
     e->pos = last->d.actual_end;
-    return HP_OK;
+    return hp_map_check(e->map); /* it did not shrink under this wave */
 }
 
 /* The last snapshot, ceil(R/I): every event. */
@@ -660,7 +660,8 @@ static int check_params(double time_interval, double precision, const hp_make_op
 /* What a digest opens and owns besides the engine. */
 typedef struct inputs {
     hp_hpm *hpm;
-    hp_map map;
+    hp_map map;                  /* the .hpd */
+    const hp_map *sources[2];    /* the .hpm's map and the .hpd's */
     char *out_path;
 } inputs;
 
@@ -691,8 +692,13 @@ static int engine_setup(engine *e, inputs *in, const char *filebase, uint64_t in
         return hp_fail(HP_ENOMEM, "out of memory");
     uint64_t sec, nsec;
     hp_hpm_initial_timespec(in->hpm, &sec, &nsec);
+    const hp_map *hpm_map = hp_hpm_map(in->hpm);
+    in->sources[0] = hpm_map;
+    in->sources[1] = &in->map;
     hp_writer_params wp = {
         .path = in->out_path,
+        .inputs = in->sources,
+        .ninputs = 2,
         .format = o->format,
         .level = o->level ? o->level : HP_DEFAULT_LEVEL,
         .frame_bytes = o->frame_bytes ? o->frame_bytes : (1u << 20),
@@ -700,7 +706,17 @@ static int engine_setup(engine *e, inputs *in, const char *filebase, uint64_t in
         .sec = sec,
         .nsec = nsec,
         .interval_ms = interval_ms,
-        .precision = e->precision,
+        /* what --skip-up-to-date compares: the parameters, and the inputs
+         * exactly as they were read */
+        .record = {.interval_ms = interval_ms,
+                   .precision = e->precision,
+                   .override_sampling = o->override_sampling != 0,
+                   .salvage = o->salvage != 0,
+                   .has_inputs = 1,
+                   .hpm_size = hpm_map->size,
+                   .hpm_mtime_ns = hpm_map->mtime_ns,
+                   .hpd_size = e->end,
+                   .hpd_mtime_ns = in->map.mtime_ns},
     };
     return hp_hpc_writer_open(&e->w, &wp);
 }
@@ -730,6 +746,14 @@ static void engine_teardown(engine *e, inputs *in)
     free(in->out_path);
 }
 
+int hp_thread_count(int requested)
+{
+    int n = requested > 0 ? requested : omp_get_max_threads();
+    long cap = (long)HP_THREADS_PER_CORE * omp_get_num_procs();
+    cap = cap > HP_MAX_THREADS ? HP_MAX_THREADS : cap;
+    return n > cap ? (int)cap : n < 1 ? 1 : n;
+}
+
 int hp_make_options_init(hp_make_options *opts, unsigned version)
 {
     if (version == 0 || version > HP_MAKE_OPTIONS_VERSION)
@@ -754,7 +778,7 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
         .rep = opts->report ? opts->report : &local_report,
         .precision = precision,
         .interval_us = interval_ms * 1000,
-        .threads = opts->threads > 0 ? opts->threads : omp_get_max_threads(),
+        .threads = hp_thread_count(opts->threads),
     };
     memset(e.rep, 0, sizeof *e.rep);
     e.rep->threads = e.threads;
@@ -762,6 +786,10 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
     int rc = engine_setup(&e, &in, filebase, interval_ms);
     if (rc == HP_OK)
         rc = engine_run(&e, in.hpm);
+    if (rc == HP_OK) /* nothing that shrank under the digest is committed */
+        rc = hp_map_check(hp_hpm_map(in.hpm));
+    if (rc == HP_OK)
+        rc = hp_map_check(&in.map);
     if (rc == HP_OK) {
         rc = hp_hpc_writer_finish(e.w, e.rep);
         e.w = NULL;

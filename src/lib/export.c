@@ -393,7 +393,7 @@ int hp_export(const char *filebase, const hp_export_options *opts)
             rc = hp_fail(HP_ENOMEM, "out of memory");
     }
     if (rc == HP_OK)
-        rc = hp_sink_open(&s, path ? path : o->output, o->stream);
+        rc = hp_sink_open(&s, path ? path : o->output, o->stream, x.run.inputs, 2);
     if (rc == HP_OK) {
         switch (o->format) {
         case HP_EXPORT_PPROF: rc = write_pprof(&x, &s); break;

@@ -5,9 +5,11 @@
  * that is the mapped file; for v2 it is the one zstd frame that holds them
  * (the writer never lets a snapshot span frames), decompressed and cached. */
 #include "error.h"
-#include "hpc_format.h"
+#include "grow.h"
 #include "hpc_internal.h"
+#include "hpc_format.h"
 #include "seekable.h"
+#include "sniff.h"
 #include "mapfile.h"
 #include "paths.h"
 
@@ -28,7 +30,7 @@ struct hp_hpc {
     hp_frame_map frames;
     ZSTD_DCtx *dctx;
     uint8_t *frame;      /* the cached decompressed frame */
-    size_t frame_cap;
+    size_t frame_len, frame_cap;
     size_t cached;       /* index of the cached frame, or SIZE_MAX */
     uint64_t released;   /* compressed bytes before this were given back */
 
@@ -53,6 +55,67 @@ static int parse_seek_table(hp_hpc *hpc)
     return HP_OK;
 }
 
+/* Decompresses frame i piece by piece into `sink`, checking its size
+ * against the seek table and, where the table has one, its checksum.
+ * Memory is a small window, whatever the frame claims to hold. */
+typedef int (*frame_sink)(void *ctx, const uint8_t *p, size_t n);
+
+static int stream_frame(hp_hpc *hpc, size_t i, frame_sink sink, void *ctx)
+{
+    const hp_frame_map *m = &hpc->frames;
+    uint64_t dsize = m->d_off[i + 1] - m->d_off[i], got = 0;
+    ZSTD_inBuffer in = {hpc->map.data + m->c_off[i], (size_t)(m->c_off[i + 1] - m->c_off[i]), 0};
+    uint8_t window[1u << 16];
+    hp_checksum_state *sum = m->checksum ? hp_frame_checksum_begin() : NULL;
+    if (m->checksum && !sum)
+        return hp_fail(HP_ENOMEM, "%s: out of memory", hpc->map.path);
+    ZSTD_DCtx_reset(hpc->dctx, ZSTD_reset_session_only);
+    const char *why = NULL;
+    int rc = HP_OK;
+    for (size_t ret = 1; rc == HP_OK && !why && ret != 0;) {
+        ZSTD_outBuffer out = {window, sizeof window, 0};
+        ret = ZSTD_decompressStream(hpc->dctx, &out, &in);
+        if (ZSTD_isError(ret))
+            why = ZSTD_getErrorName(ret);
+        else if (got + out.pos > dsize)
+            why = "more bytes than the seek table says";
+        else if (ret != 0 && in.pos == in.size && out.pos < out.size)
+            why = "truncated frame";
+        if (why || out.pos == 0)
+            continue;
+        got += out.pos;
+        if (sum)
+            hp_frame_checksum_update(sum, window, out.pos);
+        rc = sink(ctx, window, out.pos);
+    }
+    uint32_t checksum = sum ? hp_frame_checksum_end(sum) : 0;
+    if (rc < 0)
+        return rc;
+    if (!why && got != dsize)
+        why = "fewer bytes than the seek table says";
+    if (why)
+        return hp_fail(HP_EFORMAT, "%s: offset %llu: zstd frame %zu: %s", hpc->map.path,
+                       (unsigned long long)m->c_off[i], i, why);
+    if (m->checksum && checksum != m->checksum[i])
+        return hp_fail(HP_EFORMAT,
+                       "%s: offset %llu: zstd frame %zu: content differs from the seek table's "
+                       "checksum (frames out of order?)",
+                       hpc->map.path, (unsigned long long)m->c_off[i], i);
+    return HP_OK;
+}
+
+/* A sink that appends to the cached frame, growing it as bytes arrive
+ * (not by what the seek table claims). */
+static int into_cache(void *ctx, const uint8_t *p, size_t n)
+{
+    hp_hpc *hpc = ctx;
+    if (hp_grow(&hpc->frame, &hpc->frame_cap, hpc->frame_len + n, 1, 1u << 16) < 0)
+        return hp_fail(HP_ENOMEM, "%s: out of memory", hpc->map.path);
+    memcpy(hpc->frame + hpc->frame_len, p, n);
+    hpc->frame_len += n;
+    return HP_OK;
+}
+
 #define RELEASE_EVERY (16u << 20)
 
 static int load_frame(hp_hpc *hpc, size_t i)
@@ -60,21 +123,9 @@ static int load_frame(hp_hpc *hpc, size_t i)
     if (hpc->cached == i)
         return HP_OK;
     size_t prev = hpc->cached;
-    size_t dsize = (size_t)(hpc->frames.d_off[i + 1] - hpc->frames.d_off[i]);
-    if (dsize > hpc->frame_cap) {
-        uint8_t *p = realloc(hpc->frame, dsize);
-        if (!p)
-            return hp_fail(HP_ENOMEM, "%s: out of memory", hpc->map.path);
-        hpc->frame = p;
-        hpc->frame_cap = dsize;
-    }
     hpc->cached = SIZE_MAX;
-    size_t r = ZSTD_decompressDCtx(hpc->dctx, hpc->frame, dsize, hpc->map.data + hpc->frames.c_off[i],
-                                   (size_t)(hpc->frames.c_off[i + 1] - hpc->frames.c_off[i]));
-    if (ZSTD_isError(r) || r != dsize)
-        return hp_fail(HP_EFORMAT, "%s: offset %llu: zstd frame %zu: %s", hpc->map.path,
-                       (unsigned long long)hpc->frames.c_off[i], i,
-                       ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size differs from the seek table");
+    hpc->frame_len = 0;
+    HP_TRY(stream_frame(hpc, i, into_cache, hpc));
     hpc->cached = i;
     /* a pass from front to back (the peak, a timeline) keeps only a window
      * of the compressed file resident, as the .hpm scans do */
@@ -131,7 +182,8 @@ static int parse_header(hp_hpc *hpc)
     size_t used;
     int rc = hp_hpc_header_decode(h, (size_t)len, &hdr, &used);
     if (rc == HP_EVERSION)
-        return hp_fail(rc, "%s: offset 0: unsupported .hpc version %u (expected 1)", path, hp_be32(h));
+        return hp_fail(rc, "%s: offset 0: unsupported .hpc version %u (expected 1)", path,
+                       hp_be32(h));
     if (rc < 0)
         return hp_fail(rc, "%s: offset %zu: truncated or invalid header", path, used);
     hpc->sec = hdr.sec;
@@ -146,41 +198,47 @@ static int parse_header(hp_hpc *hpc)
     return HP_OK;
 }
 
+/* A sink that feeds the index decoder the bytes from the index's start. */
+typedef struct index_feed {
+    hp_index_decoder *d;
+    uint64_t skip; /* bytes of the frame before the index */
+} index_feed;
+
+static int into_index(void *ctx, const uint8_t *p, size_t n)
+{
+    index_feed *f = ctx;
+    size_t skip = f->skip < n ? (size_t)f->skip : n;
+    f->skip -= skip;
+    return hp_index_decoder_feed(f->d, p + skip, n - skip);
+}
+
 static int parse_index(hp_hpc *hpc, uint64_t header_end)
 {
     const char *path = hpc->map.path;
-    const uint8_t *p, *end;
-    uint8_t *copy = NULL;
-    uint64_t len = hpc->v1_size - hpc->index_off;
+    hp_index_decoder d;
+    hp_index_decoder_init(&d, header_end, hpc->index_off, hpc->v1_size - hpc->index_off);
+    int rc;
     if (hpc->format == 1) {
-        p = hpc->map.data + hpc->index_off;
-    } else { /* the index may span the last frames: gather them */
-        if (len > HP_MAX_FRAME_CONTENT)
-            return hp_fail(HP_ELIMIT, "%s: index of %llu bytes", path, (unsigned long long)len);
-        copy = malloc(len ? (size_t)len : 1);
-        if (!copy)
-            return hp_fail(HP_ENOMEM, "%s: out of memory", path);
-        for (uint64_t got = 0; got < len;) {
-            size_t i = frame_of(hpc, hpc->index_off + got);
-            int rc = load_frame(hpc, i);
-            if (rc < 0) {
-                free(copy);
+        rc = hp_index_decoder_feed(&d, hpc->map.data + hpc->index_off,
+                                   (size_t)(hpc->v1_size - hpc->index_off));
+    } else { /* the index is in the last frames: decoded as they decompress */
+        rc = HP_OK;
+        for (size_t i = frame_of(hpc, hpc->index_off); rc == HP_OK && i < hpc->frames.nframes; i++) {
+            index_feed f = {&d, i == frame_of(hpc, hpc->index_off)
+                                    ? hpc->index_off - hpc->frames.d_off[i] : 0};
+            rc = stream_frame(hpc, i, into_index, &f);
+            if (rc < 0 && !d.why) { /* the frame's own error: already said */
+                hp_index_decoder_free(&d);
                 return rc;
             }
-            uint64_t from = hpc->index_off + got - hpc->frames.d_off[i];
-            uint64_t n = hpc->frames.d_off[i + 1] - hpc->frames.d_off[i] - from;
-            memcpy(copy + got, hpc->frame + from, (size_t)n);
-            got += n;
         }
-        p = copy;
     }
-    end = p + len;
-    const char *why;
-    int rc = hp_index_decode(p, end, header_end, hpc->index_off, &hpc->offsets, &hpc->n, &why);
-    free(copy);
+    if (rc == HP_OK)
+        rc = hp_index_decoder_finish(&d, &hpc->offsets, &hpc->n);
+    hp_index_decoder_free(&d);
     if (rc < 0)
         return hp_fail(rc, "%s: offset %llu%s: %s", path, (unsigned long long)hpc->index_off,
-                       hpc->format == 2 ? " (decompressed)" : "", why);
+                       hpc->format == 2 ? " (decompressed)" : "", d.why);
     return HP_OK;
 }
 
@@ -202,6 +260,9 @@ int hp_hpc_open_path(hp_hpc **out, const char *path)
         rc = parse_header(hpc);
     if (rc == HP_OK)
         rc = parse_index(hpc, HP_HPC_HEADER_SIZE(hpc->interval_ms));
+    const char *kind = rc < 0 && hpc->format == 1 ? hp_sniff(hpc->map.data, hpc->map.size) : NULL;
+    if (kind && strcmp(kind, "a v1 .hpc")) /* another of the profile's files */
+        rc = hp_fail(HP_EFORMAT, "%s: offset 0: not a .hpc: this is %s", path, kind);
     if (rc < 0) {
         hp_hpc_close(hpc);
         return rc;
@@ -228,14 +289,15 @@ void hp_hpc_close(hp_hpc *hpc)
     free(hpc->frame);
     free(hpc->frames.c_off);
     free(hpc->frames.d_off);
+    free(hpc->frames.checksum);
     free(hpc->offsets);
     free(hpc->entries);
     hp_map_close(&hpc->map);
     free(hpc);
 }
 
-const char *hp_hpc_path(const hp_hpc *hpc) { return hpc->map.path; }
 int hp_hpc_format(const hp_hpc *hpc) { return hpc->format; }
+const hp_map *hp_hpc_map(const hp_hpc *hpc) { return &hpc->map; }
 size_t hp_hpc_length(const hp_hpc *hpc) { return hpc->n; }
 double hp_hpc_time_interval(const hp_hpc *hpc) { return (double)hpc->interval_ms / 1000.0; }
 double hp_hpc_initial_time(const hp_hpc *hpc) { return (double)hpc->sec + (double)hpc->nsec * 1e-9; }
@@ -307,14 +369,9 @@ int hp_hpc_total_usage(hp_hpc *hpc, size_t k, uint64_t *total)
     return HP_OK;
 }
 
-int hp_hpc_recorded_params(const hp_hpc *hpc, uint64_t *interval_ms, double *precision)
+int hp_hpc_recorded_params(const hp_hpc *hpc, hp_digest_params *params)
 {
-    if (hpc->format != 2)
+    if (hpc->format != 2 || hp_header_slot_params(hpc->map.data, (size_t)hpc->frames.c_off[1], params))
         return HP_NOT_RECORDED;
-    hp_params p;
-    if (hp_header_slot_params(hpc->map.data, (size_t)hpc->frames.c_off[1], &p) != 0)
-        return HP_NOT_RECORDED;
-    *interval_ms = p.interval_ms;
-    *precision = p.precision;
     return HP_OK;
 }

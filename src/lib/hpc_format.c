@@ -133,51 +133,114 @@ size_t hp_index_offset_encode(uint8_t *p, uint64_t k, uint64_t prev, uint64_t of
     return hp_varint_encode(p, k == 0 ? offset : offset - prev);
 }
 
+void hp_index_decoder_init(hp_index_decoder *d, uint64_t header_end, uint64_t index_off,
+                           uint64_t total_len)
+{
+    memset(d, 0, sizeof *d);
+    d->header_end = header_end;
+    d->index_off = index_off;
+    d->total_len = total_len;
+}
+
+static int index_fail(hp_index_decoder *d, int rc, const char *why)
+{
+    d->why = why;
+    return rc;
+}
+
+/* Takes one whole varint (or the magic) from the decoder's stream. */
+static int index_value(hp_index_decoder *d, uint64_t v)
+{
+    switch (d->stage) {
+    case 1: /* the count */
+        if (v > HP_MAX_SNAPSHOTS)
+            return index_fail(d, HP_ELIMIT,
+                              "index claims more snapshots than a digest may have (HP_MAX_SNAPSHOTS)");
+        /* every offset takes at least one byte: refuse absurd counts up front */
+        if (v > d->total_len - d->consumed)
+            return index_fail(d, HP_ELIMIT, "index claims more snapshots than it has bytes");
+        d->count = v;
+        d->stage = v ? 2 : 3;
+        return HP_OK;
+    case 2: { /* snapshot k's offset, as a difference from k-1's */
+        uint64_t o = d->k == 0 ? v : d->prev + v;
+        /* a snapshot record is at least 5 bytes (magic + entry count) */
+        if ((d->k == 0 && o < d->header_end) || (d->k > 0 && (v < 5 || o < d->prev)) ||
+            o + 5 > d->index_off)
+            return index_fail(d, HP_EFORMAT, "snapshot offsets out of order or out of range");
+        /* grown as offsets prove valid, never sized by the claimed count */
+        if (hp_grow(&d->off, &d->cap, (size_t)d->k + 2, sizeof *d->off, 1024) < 0)
+            return index_fail(d, HP_ENOMEM, "out of memory");
+        d->off[d->k++] = d->prev = o;
+        if (d->k == d->count)
+            d->stage = 3;
+        return HP_OK;
+    }
+    default:
+        return index_fail(d, HP_EFORMAT, "trailing bytes after the index");
+    }
+}
+
+int hp_index_decoder_feed(hp_index_decoder *d, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        d->consumed++;
+        d->pending[d->npending++] = p[i];
+        if (d->stage == 0) { /* the magic */
+            if (d->npending < 4)
+                continue;
+            if (hp_be32(d->pending) != HP_INDEX_MAGIC)
+                return index_fail(d, HP_EFORMAT, "bad index magic");
+            d->npending = 0;
+            d->stage = 1;
+            continue;
+        }
+        if (p[i] & 0x80) { /* a varint goes on */
+            if (d->npending == HP_VARINT_MAX)
+                return index_fail(d, HP_EFORMAT, "over-long varint in the index");
+            continue;
+        }
+        uint64_t v = 0;
+        hp_varint_decode(d->pending, d->pending + d->npending, &v);
+        d->npending = 0;
+        int rc = index_value(d, v);
+        if (rc < 0)
+            return rc;
+    }
+    return HP_OK;
+}
+
+int hp_index_decoder_finish(hp_index_decoder *d, uint64_t **offsets, size_t *n)
+{
+    if (d->stage != 3) {
+        free(d->off);
+        d->off = NULL;
+        return index_fail(d, HP_EFORMAT, "truncated index");
+    }
+    if (hp_grow(&d->off, &d->cap, (size_t)d->k + 1, sizeof *d->off, 1) < 0)
+        return index_fail(d, HP_ENOMEM, "out of memory");
+    d->off[d->k] = d->index_off;
+    *offsets = d->off;
+    *n = (size_t)d->k;
+    d->off = NULL;
+    return HP_OK;
+}
+
+void hp_index_decoder_free(hp_index_decoder *d)
+{
+    free(d->off);
+    d->off = NULL;
+}
+
 int hp_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_end, uint64_t index_off,
                     uint64_t **offsets, size_t *n, const char **why)
 {
-    uint64_t count;
-    int len;
-    if (end - p < 4 || hp_be32(p) != HP_INDEX_MAGIC) {
-        *why = "bad index magic";
-        return HP_EFORMAT;
-    }
-    p += 4;
-    if ((len = hp_varint_decode(p, end, &count)) <= 0) {
-        *why = "truncated index";
-        return HP_EFORMAT;
-    }
-    p += len;
-    /* Every offset takes at least one byte: refuse absurd counts up front. */
-    if (count > (uint64_t)(end - p)) {
-        *why = "index claims more snapshots than it has bytes";
-        return HP_ELIMIT;
-    }
-    uint64_t *off = malloc(((size_t)count + 1) * sizeof *off);
-    if (!off) {
-        *why = "out of memory";
-        return HP_ENOMEM;
-    }
-    uint64_t prev = 0;
-    for (size_t k = 0; k < count; k++) {
-        uint64_t v;
-        if ((len = hp_varint_decode(p, end, &v)) <= 0) {
-            free(off);
-            *why = "truncated index";
-            return HP_EFORMAT;
-        }
-        p += len;
-        uint64_t o = k == 0 ? v : prev + v;
-        /* a snapshot record is at least 5 bytes (magic + entry count) */
-        if ((k == 0 && o < header_end) || (k > 0 && (v < 5 || o < prev)) || o + 5 > index_off) {
-            free(off);
-            *why = "snapshot offsets out of order or out of range";
-            return HP_EFORMAT;
-        }
-        off[k] = prev = o;
-    }
-    off[count] = index_off;
-    *offsets = off;
-    *n = (size_t)count;
-    return HP_OK;
+    hp_index_decoder d;
+    hp_index_decoder_init(&d, header_end, index_off, (uint64_t)(end - p));
+    int rc = hp_index_decoder_feed(&d, p, (size_t)(end - p));
+    if (rc == HP_OK)
+        rc = hp_index_decoder_finish(&d, offsets, n);
+    hp_index_decoder_free(&d);
+    *why = d.why;
+    return rc;
 }

@@ -162,9 +162,38 @@ size_t hp_index_head_encode(uint8_t *p, uint64_t count);
  * returns the bytes written (at most HP_VARINT_MAX). */
 size_t hp_index_offset_encode(uint8_t *p, uint64_t k, uint64_t prev, uint64_t offset);
 
-/* Decodes the index at [p, end): snapshot offsets, each >= header_end and
- * increasing, all before index_off; (*offsets)[*n] is set to index_off.
- * Returns 0 or a negative hp_error with *why set. */
+/* The index decoded as its bytes arrive (from the frames of a v2 file, one
+ * piece at a time): every offset is checked as it is read, and the offsets
+ * array grows only as valid offsets come, so that a damaged or hostile
+ * index is refused before it costs memory. */
+typedef struct hp_index_decoder {
+    uint64_t header_end, index_off, total_len, consumed;
+    int stage;                       /* magic, count, offsets, done */
+    uint8_t pending[HP_VARINT_MAX];  /* the magic or a varint, split across pieces */
+    size_t npending;
+    uint64_t count, k, prev;
+    uint64_t *off;
+    size_t cap;
+    const char *why;                 /* set with an error */
+} hp_index_decoder;
+
+/* An index of `total_len` bytes in a file whose header ends at header_end
+ * and whose index starts at index_off. */
+void hp_index_decoder_init(hp_index_decoder *d, uint64_t header_end, uint64_t index_off,
+                           uint64_t total_len);
+
+/* Decodes the next `n` bytes. Returns 0 or a negative hp_error (d->why). */
+int hp_index_decoder_feed(hp_index_decoder *d, const uint8_t *p, size_t n);
+
+/* After the last byte: the offsets (the caller frees them), with
+ * (*offsets)[*n] = index_off. Returns 0 or a negative hp_error (d->why). */
+int hp_index_decoder_finish(hp_index_decoder *d, uint64_t **offsets, size_t *n);
+
+void hp_index_decoder_free(hp_index_decoder *d);
+
+/* Decodes the index at [p, end) at once: snapshot offsets, each >=
+ * header_end and increasing, all before index_off; (*offsets)[*n] is set to
+ * index_off. Returns 0 or a negative hp_error with *why set. */
 int hp_index_decode(const uint8_t *p, const uint8_t *end, uint64_t header_end, uint64_t index_off,
                     uint64_t **offsets, size_t *n, const char **why);
 

@@ -35,9 +35,10 @@ static int buf_put(buf *b, const void *src, size_t n)
 }
 
 typedef struct frame {
-    buf raw;     /* v1 bytes */
-    buf packed;  /* the zstd frame */
-    size_t zret; /* ZSTD_compress2's result */
+    buf raw;           /* v1 bytes */
+    buf packed;        /* the zstd frame */
+    size_t zret;       /* ZSTD_compress2's result */
+    uint32_t checksum; /* of raw, for the seek table */
 } frame;
 
 struct hp_hpc_writer {
@@ -45,6 +46,7 @@ struct hp_hpc_writer {
     hp_outfile out;
     hp_hpc_header hdr;
     size_t header_len, header_slot;
+    uint32_t header_checksum;
 
     uint64_t v1_pos;   /* offset in the v1 stream of the next record */
     uint64_t nsnap;
@@ -74,7 +76,7 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
     w->p = *params;
     w->hdr = (hp_hpc_header){params->sec, params->nsec, params->interval_ms, 0};
     w->header_len = HP_HPC_HEADER_SIZE(params->interval_ms);
-    int rc = hp_outfile_open(&w->out, params->path);
+    int rc = hp_outfile_open(&w->out, params->path, params->inputs, params->ninputs);
     if (rc < 0) {
         free(w);
         return rc;
@@ -146,7 +148,9 @@ static size_t compress_frame(hp_hpc_writer *w, ZSTD_CCtx **cctx, frame *f)
 static void compress_pending(void *arg, int i, int worker)
 {
     hp_hpc_writer *w = arg;
-    w->frames[i].zret = compress_frame(w, &w->cctx[worker], &w->frames[i]);
+    frame *f = &w->frames[i];
+    f->zret = compress_frame(w, &w->cctx[worker], f);
+    f->checksum = hp_frame_checksum(f->raw.p, f->raw.len);
 }
 
 /* Compresses the closed frames in parallel and writes them in order. */
@@ -168,7 +172,8 @@ static int flush_frames(hp_hpc_writer *w)
         HP_TRY(hp_outfile_append(&w->out, f->packed.p, f->zret));
         if (hp_grow(&w->seek, &w->seek_cap, w->nseek + 1, sizeof *w->seek, 256) < 0)
             return oom(w);
-        w->seek[w->nseek++] = (hp_seek_entry){.csize = (uint32_t)f->zret, .dsize = (uint32_t)f->raw.len};
+        w->seek[w->nseek++] = (hp_seek_entry){
+            .csize = (uint32_t)f->zret, .dsize = (uint32_t)f->raw.len, .checksum = f->checksum};
         f->raw.len = 0;
     }
     /* the open frame moves back to the front */
@@ -293,9 +298,9 @@ static int write_header_slot(hp_hpc_writer *w)
     if (z == (size_t)-1)
         return oom(w);
     uint8_t slot[HP_HPC_HEADER_MAX + 256];
-    hp_params params = {.interval_ms = w->hdr.interval_ms, .precision = w->p.precision};
-    if (ZSTD_isError(z) || hp_header_slot_encode(slot, w->header_slot, f->packed.p, z, &params) < 0)
+    if (ZSTD_isError(z) || hp_header_slot_encode(slot, w->header_slot, f->packed.p, z, &w->p.record) < 0)
         return hp_fail(HP_EIO, "%s: cannot compress the header frame", w->p.path);
+    w->header_checksum = hp_frame_checksum(f->raw.p, f->raw.len);
     return hp_outfile_pwrite(&w->out, slot, w->header_slot, 0);
 }
 
@@ -307,7 +312,9 @@ static int write_seek_table(hp_hpc_writer *w)
     uint8_t *t = malloc(len);
     int rc = HP_OK;
     if (e && t) {
-        e[0] = (hp_seek_entry){.csize = (uint32_t)w->header_slot, .dsize = (uint32_t)w->header_len};
+        e[0] = (hp_seek_entry){.csize = (uint32_t)w->header_slot,
+                               .dsize = (uint32_t)w->header_len,
+                               .checksum = w->header_checksum};
         memcpy(e + 1, w->seek, w->nseek * sizeof *e);
         hp_seek_table_encode(t, e, w->nseek + 1);
         rc = hp_outfile_append(&w->out, t, len);

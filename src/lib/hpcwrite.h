@@ -9,6 +9,7 @@
 #define HP_HPCWRITE_H
 
 #include "heapprof.h"
+#include "mapfile.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,12 +18,14 @@ typedef struct hp_hpc_writer hp_hpc_writer;
 
 typedef struct hp_writer_params {
     const char *path;
+    const hp_map *const *inputs; /* what the output is made from (outfile.h) */
+    size_t ninputs;
     hp_format format;
     int level;
     size_t frame_bytes;
     int threads;
     uint64_t sec, nsec, interval_ms;
-    double precision; /* recorded in v2 files */
+    hp_digest_params record;     /* recorded in v2 files */
 } hp_writer_params;
 
 int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params);

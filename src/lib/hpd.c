@@ -115,8 +115,7 @@ int hp_hpd_next(hp_hpd *hpd, hp_event *ev)
         }
         if (n < 0) {
             if (!hpd->opts.salvage)
-                return hp_fail(HP_EFORMAT, "%s: offset %zu: invalid event: %s", hpd->map.path,
-                               hpd->off, hp_damage_reason_str(-n));
+                return hp_fail_event(&hpd->map, hpd->off, -n);
             skip_damage(hpd, -n);
             continue;
         }

@@ -2,6 +2,10 @@
  * the names of the damage reasons, and resynchronisation after damage. */
 #include "hpd_event.h"
 
+#include "error.h"
+#include "mapfile.h"
+#include "sniff.h"
+
 const char *hp_damage_reason_str(int reason)
 {
     switch (reason) {
@@ -11,6 +15,15 @@ const char *hp_damage_reason_str(int reason)
     case HP_DAMAGE_VARINT: return "varint longer than 10 bytes";
     default: return "invalid event";
     }
+}
+
+int hp_fail_event(const hp_map *map, size_t off, int reason)
+{
+    const char *kind = hp_sniff(map->data, map->size);
+    if (kind)
+        return hp_fail(HP_EFORMAT, "%s: offset 0: not an event log: this is %s", map->path, kind);
+    return hp_fail(HP_EFORMAT, "%s: offset %zu: invalid event: %s", map->path, off,
+                   hp_damage_reason_str(reason));
 }
 
 /* Whether the events from `off` are plausible: `run` valid ones, or valid

@@ -75,6 +75,12 @@ static inline uint64_t hp_time_add(uint64_t t, uint64_t b)
     return b > HP_TIME_LIMIT_US || t > HP_TIME_LIMIT_US - b ? HP_TIME_LIMIT_US : t + b;
 }
 
+/* The error for the invalid event at `off` of the .hpd `map`, with its
+ * reason; or, when the file is another of the profile's files (a .hpc or an
+ * .hpm renamed), the error saying so. Returns HP_EFORMAT. */
+struct hp_map;
+int hp_fail_event(const struct hp_map *map, size_t off, int reason);
+
 /* The run of consecutive valid events that salvage reading resumes at. */
 #define HP_RESYNC_RUN 16
 

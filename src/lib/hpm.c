@@ -9,6 +9,7 @@
 #include "grow.h"
 #include "hpm_internal.h"
 #include "mapfile.h"
+#include "sniff.h"
 #include "paths.h"
 
 #include <ctype.h>
@@ -79,6 +80,9 @@ static int parse_header(hp_hpm *hpm)
         return hp_fail(HP_EFORMAT, "%s: offset 0: truncated header (file is %zu bytes)", path,
                        hpm->map.size);
     uint32_t version = hp_be32(d);
+    const char *kind = version != HPM_VERSION ? hp_sniff(d, hpm->map.size) : NULL;
+    if (kind)
+        return hp_fail(HP_EVERSION, "%s: offset 0: not an .hpm: this is %s", path, kind);
     if (version != HPM_VERSION)
         return hp_fail(HP_EVERSION, "%s: offset 0: unsupported .hpm version %u (expected 1)", path,
                        version);
@@ -199,7 +203,7 @@ int hp_hpm_is_sampled(const hp_hpm *hpm)
 }
 
 const hp_scale *hp_hpm_scale(const hp_hpm *hpm) { return &hpm->scale; }
-const char *hp_hpm_path(const hp_hpm *hpm) { return hpm->map.path; }
+const hp_map *hp_hpm_map(const hp_hpm *hpm) { return &hpm->map; }
 
 double hp_hpm_scale_factor(const hp_hpm *hpm, int64_t size)
 {
@@ -354,8 +358,11 @@ int hp_hpm_count_traces_readonly(const hp_hpm *hpm, uint32_t *count)
     uint64_t n = 0;
     int rc;
     while ((rc = scan_trace(&hpm->map, &off, NULL)) == 1) {
-        if (++n > (1u << 30) - 1)
-            return hp_fail(HP_ELIMIT, "%s: offset %zu: more than 2^30-1 traces", hpm->map.path, off);
+        if (++n > HP_MAX_TRACES)
+            return hp_fail(HP_ELIMIT,
+                           "%s: offset %zu: more than %u traces (the largest real .hpm has about a "
+                           "million: a damaged file?)",
+                           hpm->map.path, off, HP_MAX_TRACES);
         release_behind(&hpm->map, &released, off);
     }
     if (rc < 0)
@@ -402,15 +409,21 @@ static int load_until(hp_hpm *hpm, uint32_t index)
             hpm->parse_done = 1;
             break;
         }
-        if (hpm->loaded == (1u << 30) - 1)
-            return hp_fail(HP_ELIMIT, "%s: more than 2^30-1 traces", hpm->map.path);
+        if (hpm->loaded == HP_MAX_TRACES)
+            return hp_fail(HP_ELIMIT, "%s: offset %zu: more than %u traces", hpm->map.path,
+                           hpm->parse_off, HP_MAX_TRACES);
         hpm->start[++hpm->loaded] = hpm->nframes;
         release_behind(&hpm->map, &hpm->released, hpm->parse_off); /* parsed for good */
     }
     return HP_OK;
 }
 
-int hp_hpm_warm_raw_trace_cache(hp_hpm *hpm) { return load_until(hpm, UINT32_MAX); }
+int hp_hpm_warm_raw_trace_cache(hp_hpm *hpm)
+{
+    uint32_t n;
+    HP_TRY(hp_hpm_num_traces(hpm, &n)); /* a scan that allocates nothing refuses absurd files */
+    return load_until(hpm, UINT32_MAX);
+}
 
 int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_t *depth)
 {
@@ -467,8 +480,9 @@ int hp_hpm_visit_traces(hp_hpm *hpm, const uint32_t *wanted, size_t n, hp_trace_
             rc = r;
             break;
         }
-        if (++index == (1u << 30)) {
-            rc = hp_fail(HP_ELIMIT, "%s: offset %zu: more than 2^30-1 traces", hpm->map.path, off);
+        if (++index > HP_MAX_TRACES) {
+            rc = hp_fail(HP_ELIMIT, "%s: offset %zu: more than %u traces", hpm->map.path, off,
+                         HP_MAX_TRACES);
             break;
         }
         if (want) {

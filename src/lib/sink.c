@@ -11,7 +11,7 @@
 
 #define SINK_BUF (256u << 10)
 
-int hp_sink_open(hp_sink *s, const char *path, FILE *stream)
+int hp_sink_open(hp_sink *s, const char *path, FILE *stream, const hp_map *const *inputs, size_t n)
 {
     memset(s, 0, sizeof *s);
     s->file.fd = -1;
@@ -25,7 +25,7 @@ int hp_sink_open(hp_sink *s, const char *path, FILE *stream)
     }
     s->cap = SINK_BUF;
     if (!stream) {
-        int rc = hp_outfile_open(&s->file, path);
+        int rc = hp_outfile_open(&s->file, path, inputs, n);
         if (rc < 0) {
             free(s->name);
             free(s->buf);

@@ -8,6 +8,7 @@
 #ifndef HP_SINK_H
 #define HP_SINK_H
 
+#include "mapfile.h"
 #include "outfile.h"
 
 #include <stdint.h>
@@ -24,9 +25,11 @@ typedef struct hp_sink {
     uint64_t written;  /* bytes accepted so far */
 } hp_sink;
 
-/* Opens a sink on `stream` when not NULL, else on a new output file at
- * `path`. Returns HP_OK or an error (the sink then needs no close). */
-int hp_sink_open(hp_sink *s, const char *path, FILE *stream);
+/* Opens a sink on `stream` when not NULL, else on an output (outfile.h) at
+ * `path`, which must not be one of the n `inputs` the output is made from;
+ * "-" is standard output, written only once the output is complete.
+ * Returns HP_OK or an error (the sink then needs no close). */
+int hp_sink_open(hp_sink *s, const char *path, FILE *stream, const hp_map *const *inputs, size_t n);
 
 void hp_sink_put(hp_sink *s, const void *p, size_t n);
 void hp_sink_str(hp_sink *s, const char *str);

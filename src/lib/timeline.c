@@ -447,9 +447,8 @@ static int start_workers(timeline *t, int threads)
         t->threads = HP_MAX_THREADS;
     if ((size_t)t->threads > t->nblocks)
         t->threads = t->nblocks ? (int)t->nblocks : 1;
-    uint64_t ms;
-    double prec;
-    t->sorted = hp_hpc_recorded_params(t->run.hpc, &ms, &prec) == HP_OK;
+    hp_digest_params params;
+    t->sorted = hp_hpc_recorded_params(t->run.hpc, &params) == HP_OK;
     t->w = calloc((size_t)t->threads, sizeof *t->w);
     t->b = calloc(t->nblocks ? t->nblocks : 1, sizeof *t->b);
     if (!t->w || !t->b)
@@ -504,7 +503,8 @@ int hp_timeline(const char *filebase, const hp_timeline_options *opts)
     if (rc == HP_OK && !o->stream && !o->output &&
         !(path = hp_path_join(filebase, json ? ".timeline.json" : ".timeline.csv")))
         rc = hp_fail(HP_ENOMEM, "out of memory");
-    if (rc == HP_OK && (rc = hp_sink_open(&s, path ? path : o->output, o->stream)) == HP_OK) {
+    if (rc == HP_OK &&
+        (rc = hp_sink_open(&s, path ? path : o->output, o->stream, t.run.inputs, 2)) == HP_OK) {
         write_head(&t, &s, json);
         rc = write_rows(&t, &s, json);
         if (rc < 0)

@@ -39,7 +39,7 @@ int hp_hpc_find(hp_hpc *hpc, const hp_at *at, size_t *k)
     size_t n = hp_hpc_length(hpc);
     double iv = hp_hpc_time_interval(hpc);
     if (n == 0)
-        return hp_fail(HP_ERANGE, "%s: the digest has no snapshots", hp_hpc_path(hpc));
+        return hp_fail(HP_ERANGE, "%s: the digest has no snapshots", hp_hpc_map(hpc)->path);
     switch (at->kind) {
     case HP_AT_LAST:
         *k = n - 1;
@@ -48,7 +48,7 @@ int hp_hpc_find(hp_hpc *hpc, const hp_at *at, size_t *k)
         double kk = at->seconds / iv + 1e-9; /* 0.3 / 0.1 is 2.9999999999999996 */
         if (!(at->seconds >= 0) || !(kk < (double)n))
             return hp_fail(HP_ERANGE, "%s: no snapshot at %g s (the digest covers 0 to %g s)",
-                           hp_hpc_path(hpc), at->seconds, (double)(n - 1) * iv);
+                           hp_hpc_map(hpc)->path, at->seconds, (double)(n - 1) * iv);
         *k = (size_t)kk;
         return HP_OK;
     }
@@ -86,6 +86,8 @@ int hp_run_open(hp_run *r, const char *filebase)
         return rc;
     }
     r->interval_ms = (uint64_t)llround(hp_hpc_time_interval(r->hpc) * 1000.0);
+    r->inputs[0] = hp_hpc_map(r->hpc);
+    r->inputs[1] = hp_hpm_map(r->hpm);
     hp_hpc_initial_timespec(r->hpc, &r->sec, &r->nsec);
     return HP_OK;
 }
@@ -98,7 +100,7 @@ void hp_run_close(hp_run *r)
     memset(r, 0, sizeof *r);
 }
 
-const char *hp_run_hpc_path(const hp_run *r) { return hp_hpc_path(r->hpc); }
+const char *hp_run_hpc_path(const hp_run *r) { return hp_hpc_map(r->hpc)->path; }
 
 int hp_run_find(hp_run *r, const hp_at *at, size_t *k) { return hp_hpc_find(r->hpc, at, k); }
 
@@ -223,7 +225,7 @@ int hp_stacks_resolve(hp_stacks *s, hp_run *r)
         return hp_fail(HP_ERANGE,
                        "%s: trace %u is not in %s, which has %u traces (a digest of another "
                        "profile?)",
-                       hp_run_hpc_path(r), missing, hp_hpm_path(r->hpm), last);
+                       hp_run_hpc_path(r), missing, hp_hpm_map(r->hpm)->path, last);
     }
     s->resolved = 1;
     return HP_OK;

@@ -9,6 +9,7 @@
 #define HP_VIEW_H
 
 #include "heapprof.h"
+#include "mapfile.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ typedef struct hp_run {
     hp_hpm *hpm;
     uint64_t interval_ms;
     uint64_t sec, nsec;  /* the start, from the digest */
+    const hp_map *inputs[2]; /* the .hpc and the .hpm: no output may replace them */
 } hp_run;
 
 int hp_run_open(hp_run *r, const char *filebase);

@@ -88,7 +88,7 @@ static void digest_one(const cli_digest_opts *o, const char *fb, wire_result *w)
 }
 
 /* Rank 0's bookkeeping of one result. */
-static void account(FILE *report, const wire_result *w, hp_batch_summary *s)
+static void account(cli_report *report, const wire_result *w, hp_batch_summary *s)
 {
     hp_batch_result r = {
         .filebase = w->filebase,
@@ -105,7 +105,7 @@ static void account(FILE *report, const wire_result *w, hp_batch_summary *s)
         cli_error(EXIT_DATA, "%s", w->error);
     hp_batch_summary_add(s, &r);
     if (report)
-        cli_json_result(report, &r);
+        cli_report_result(report, &r);
 }
 
 static void worker(const cli_digest_opts *o)
@@ -133,19 +133,18 @@ static int coordinator(const cli_digest_opts *o, int nranks)
     int failed_setup = cli_digest_expand(NULL, o, &b);
     failed_setup = failed_setup < 0 ? 0 : failed_setup;
     size_t n = failed_setup ? 0 : hp_batch_count(b);
-    FILE *report = NULL;
+    cli_report *report = NULL;
     if (!failed_setup && o->report) {
-        report = strcmp(o->report, "-") ? fopen(o->report, "w") : stdout;
-        if (!report)
-            failed_setup = cli_error(EXIT_DATA, "%s: cannot create", o->report);
+        int st = cli_report_open(&report, o->report, b);
+        failed_setup = st >= 0 ? st : 0;
     }
     hp_batch_summary s = {.jobs = nranks > 1 ? nranks - 1 : 1, .threads_per_job = o->make.threads};
     double t0 = MPI_Wtime();
-    size_t next = 0, handed = 0;
+    size_t next = 0; /* profiles [0, next) are handed out */
     int stop = failed_setup != 0;
     wire_result *w = calloc(1, sizeof *w);
     if (nranks == 1) {
-        for (; !stop && next < n; next++, handed++) {
+        for (; !stop && next < n; next++) {
             digest_one(o, hp_batch_filebase(b, next), w);
             account(report, w, &s);
             stop = w->status < 0 && !o->batch.keep_going;
@@ -164,25 +163,31 @@ static int coordinator(const cli_digest_opts *o, int nranks)
                 const char *fb = hp_batch_filebase(b, next++);
                 MPI_Send(&any, 1, MPI_INT, st.MPI_SOURCE, TAG_WORK, MPI_COMM_WORLD);
                 MPI_Send(fb, (int)strlen(fb) + 1, MPI_CHAR, st.MPI_SOURCE, TAG_WORK, MPI_COMM_WORLD);
-                handed++;
             } else {
                 MPI_Send(&any, 1, MPI_INT, st.MPI_SOURCE, TAG_STOP, MPI_COMM_WORLD);
                 stopped++;
             }
         }
     }
-    free(w);
-    s.not_run = n - handed;
-    s.seconds = MPI_Wtime() - t0;
-    if (report) {
-        cli_json_summary(report, n, &s);
-        if (report != stdout)
-            fclose(report);
+    /* the profiles never handed out are listed too */
+    for (size_t i = next; i < n; i++) {
+        hp_batch_result r = {.index = i,
+                             .filebase = hp_batch_filebase(b, i),
+                             .status = HP_NOT_RUN,
+                             .error = "",
+                             .input_bytes = hp_batch_input_bytes(b, i)};
+        to_wire(&r, w);
+        account(report, w, &s);
     }
+    free(w);
+    s.seconds = MPI_Wtime() - t0;
+    if (report)
+        cli_report_summary(report, n, &s);
+    int rst = cli_report_close(report);
     hp_batch_free(b);
     if (failed_setup)
         return failed_setup;
-    return s.failed ? EXIT_DATA : EXIT_OK;
+    return s.failed ? EXIT_DATA : rst;
 }
 
 int main(int argc, char **argv)

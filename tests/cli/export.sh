@@ -72,6 +72,8 @@ done
 for e in pb.gz collapsed speedscope.json json csv; do [ -s "$P.$e" ] && ok || bad "no $P.$e"; done
 check run 0 "$HEAPPROF" export "$P.hpc" --format collapsed -o - # FILEBASE as NAME.hpc
 cmp -s "$T/out" "$P.collapsed" && ok || bad "-o - differs from the default file"
+check run 0 "$HEAPPROF" export "$P" --format collapsed -c
+cmp -s "$T/out" "$P.collapsed" && ok || bad "-c differs from the default file"
 check run 0 "$HEAPPROF" export "$P" --format collapsed -o "$T/again.txt"
 cmp -s "$T/again.txt" "$P.collapsed" && ok || bad "two exports differ"
 check has "$P.collapsed" "OTHER "
@@ -100,7 +102,12 @@ check only_inputs "$T/wrong"
 mkdir -p "$T/damaged" && cp "$P.hpm" "$T/damaged/" && head -c -5 "$P.hpc" >"$T/damaged/tiny.hpc"
 check run 1 "$HEAPPROF" export "$T/damaged/tiny" && check one_line_error "damaged/tiny.hpc"
 check only_inputs "$T/damaged"
-check run 1 "$HEAPPROF" export "$P" -o /nonexistent/x.pb.gz && check one_line_error "/nonexistent/x.pb.gz: cannot create"
+check run 1 "$HEAPPROF" export "$P" -o /nonexistent/x.pb.gz && check one_line_error "/nonexistent/x.pb.gz"
+# an output never replaces an input
+cp "$P.hpc" "$T/keep.hpc"
+check run 2 "$HEAPPROF" export "$P" --format csv -o "$P.hpc" && check one_line_error "tiny.hpc"
+cmp -s "$P.hpc" "$T/keep.hpc" && ok || bad "export -o FILEBASE.hpc replaced the digest"
+check run 2 "$HEAPPROF" diff "$P" "$P" -o "$P.hpm" && check one_line_error "tiny.hpm"
 
 # --- timeline --------------------------------------------------------------------------------
 check run 0 "$HEAPPROF" timeline "$P" --top 3
@@ -115,8 +122,9 @@ for r in rows[1:]:
     assert v[0] == sum(v[1:]), r
 PY
 cp "$T/out" "$T/tl1.csv"
-check run 0 "$HEAPPROF" timeline "$P" --top 3 -j 3 -o "$T/tl3.csv" && cmp -s "$T/tl1.csv" "$T/tl3.csv" && ok || bad "timeline -j 3 differs"
-check run 2 "$HEAPPROF" timeline "$P" -j 0 && check one_line_error "invalid -j '0'"
+check run 0 "$HEAPPROF" timeline "$P" --top 3 -T 3 -o "$T/tl3.csv" && cmp -s "$T/tl1.csv" "$T/tl3.csv" && ok || bad "timeline -T 3 differs"
+check run 0 "$HEAPPROF" timeline "$P" --top 3 -j 2 -c && cmp -s "$T/tl1.csv" "$T/out" && ok || bad "timeline -j 2 -c differs"
+check run 2 "$HEAPPROF" timeline "$P" -T 0 && check one_line_error "invalid thread count '0'"
 check run 0 "$HEAPPROF" timeline "$G" --format json -o "$T/tl.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["rows"]) == 11 and len(d["columns"]) == 13' "$T/tl.json" && ok || bad "timeline json"
 

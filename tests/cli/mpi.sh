@@ -19,7 +19,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 mkdir -p "$T/mpi/sub" "$T/single/sub"
 for s in 1 2 3 4 5; do "$HPGEN" -e $((s * 4000)) -t 40 -d 5 -s "$s" "$T/mpi/p$s" || bad hpgen; done
 "$HPGEN" -e 3000 -t 20 -d 3 -s 6 "$T/mpi/sub/q" || bad hpgen
-cp "$T"/mpi/*.hp? "$T/single/" && cp "$T"/mpi/sub/*.hp? "$T/single/sub/"
+# -p: a v2 digest records its inputs' modification times
+cp -p "$T"/mpi/*.hp? "$T/single/" && cp -p "$T"/mpi/sub/*.hp? "$T/single/sub/"
 
 "${MPIRUN[@]}" "$HEAPPROF_MPI" -i 0.5 -r --report "$T/r.json" "$T/mpi" >"$T/out" 2>&1 \
     && ok || { bad "heapprof-mpi failed"; cat "$T/out" >&2; }

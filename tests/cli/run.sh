@@ -47,7 +47,7 @@ check run 2 "$HEAPPROF" info && check one_line_error "invalid usage"
 check run 2 "$HEAPPROF" info --bogus "$P" && check one_line_error "unknown option '--bogus'"
 # the option named is the one given, not its value or the command
 check run 2 "$HEAPPROF" events "$P" --top 3 && check one_line_error "option '--top' is not taken by this command"
-check run 2 "$HEAPPROF" digest -T2 "$P" && check one_line_error "unknown option '-T'"
+check run 2 "$HEAPPROF" digest -Z2 "$P" && check one_line_error "unknown option '-Z'"
 check run 2 "$HEAPPROF" digest "$P" -j && check one_line_error "option '-j' needs a value"
 
 # --- info --------------------------------------------------------------------

@@ -11,9 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     if (hp_hpc_open_path(&hpc, path) != HP_OK)
         return 0;
     size_t len = hp_hpc_length(hpc);
-    uint64_t ms;
-    double p;
-    hp_hpc_recorded_params(hpc, &ms, &p);
+    hp_digest_params p;
+    hp_hpc_recorded_params(hpc, &p);
     for (size_t k = 0; k < len && k < 256; k++) {
         hp_snapshot s;
         uint64_t total;

@@ -4,6 +4,11 @@
  * what is left), never a crash, a hang or a huge allocation. */
 #include "testutil.h"
 
+#include "hpc_format.h"
+#include "seekable.h"
+
+#include <zstd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +257,52 @@ static void absurd_headers(void **state)
     assert_int_equal(n, 0); /* a partial trailing trace is simply absent */
     hp_hpm_close(m);
     tu_free(&b);
+
+    /* a v2 index frame that decompresses to 64 MiB of zeros (a bomb of a
+     * few KB): refused at its first bytes, with nothing allocated for it */
+    {
+        size_t zlen = 64u << 20;
+        uint8_t *zeros = calloc(1, zlen), *packed = malloc(ZSTD_compressBound(zlen));
+        uint8_t header[29];
+        hp_hpc_header hh = {1, 2, 100, 29}; /* a 1-byte interval: a 29-byte header */
+        assert_int_equal(hp_hpc_header_encode(header, &hh), 29);
+        uint8_t hframe[128];
+        size_t hz = ZSTD_compress(hframe, sizeof hframe, header, 29, 1);
+        size_t bz = ZSTD_compress(packed, ZSTD_compressBound(zlen), zeros, zlen, 1);
+        assert_false(ZSTD_isError(hz) || ZSTD_isError(bz));
+        hp_seek_entry e[2] = {{(uint32_t)hz, 29, 0}, {(uint32_t)bz, (uint32_t)zlen, 0}};
+        e[0].checksum = hp_frame_checksum(header, 29);
+        e[1].checksum = hp_frame_checksum(zeros, zlen);
+        tu_put(&b, hframe, hz);
+        tu_put(&b, packed, bz);
+        uint8_t table[64];
+        hp_seek_table_encode(table, e, 2);
+        tu_put(&b, table, hp_seek_table_size(2));
+        tu_write_file(pc, b.p, b.len);
+        assert_true(b.len < 64 * 1024);
+        assert_clear_error(hp_hpc_open_path(&h, pc), "x.hpc");
+        assert_non_null(strstr(hp_last_error(), "bad index magic"));
+        tu_free(&b);
+        free(zeros);
+        free(packed);
+    }
+
+    /* 2^24 + 1 traces of no frames (16 MiB of .hpm): refused by counting,
+     * before a trace cache or a digest's live states are allocated */
+    tu_hpm(&b, 1, 2, 0, NULL, NULL, 0, 0);
+    for (uint32_t i = 0; i <= HP_MAX_TRACES; i++)
+        tu_varint(&b, 0);
+    tu_write_file(pm, b.p, b.len);
+    tu_free(&b);
+    assert_int_equal(hp_hpm_open(&m, f->fb), HP_OK);
+    assert_int_equal(hp_hpm_num_traces(m, &n), HP_ELIMIT);
+    assert_int_equal(hp_hpm_warm_raw_trace_cache(m), HP_ELIMIT);
+    assert_non_null(strstr(hp_last_error(), "p.hpm: offset"));
+    hp_hpm_close(m);
+    char *pd = tu_path(f->dir, "p.hpd");
+    tu_write_file(pd, "", 0);
+    free(pd);
+    assert_int_equal(hp_hpc_make(f->fb, 1, 0, 0), HP_ELIMIT);
 
     /* 2^60 sampling ranges */
     tu_be32(&b, 1), tu_be64(&b, 1), tu_be64(&b, 2), tu_varint(&b, 1ull << 60);

@@ -1,6 +1,10 @@
 /* The HPC reader: heapprof's own digests (v1), our v2, damaged files. */
 #include "testutil.h"
 
+#include "hpc_format.h"
+#include "hpcwrite.h"
+#include "seekable.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +207,50 @@ static void bad_version_and_corrupt_frame(void **state)
     free(t);
 }
 
+/* Two valid frames of the same sizes stored in each other's place: zstd's
+ * checksums pass, the seek table's catch it. */
+static void swapped_frames(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "s.hpc");
+    hp_writer_params wp = {.path = path, .format = HP_FORMAT_V2, .level = 3, .frame_bytes = 8,
+                           .threads = 1, .interval_ms = 1000};
+    hp_hpc_writer *w;
+    assert_int_equal(hp_hpc_writer_open(&w, &wp), HP_OK);
+    for (uint32_t trace = 1; trace <= 2; trace++) { /* two records of one entry: one frame each */
+        hp_ranked e = {1000, trace};
+        uint8_t rec[64];
+        assert_int_equal(hp_hpc_writer_add(w, rec, hp_snapshot_record_encode(rec, &e, 1, 0), 1), HP_OK);
+    }
+    assert_int_equal(hp_hpc_writer_finish(w, NULL), HP_OK);
+    size_t len;
+    uint8_t *bytes = tu_read_file(path, &len);
+    hp_frame_map m;
+    const char *why;
+    size_t where;
+    assert_int_equal(hp_seek_table_decode(bytes, len, &m, &why, &where), HP_OK);
+    /* frames 1 and 2 hold the records, equal in size compressed and not */
+    size_t a = (size_t)m.c_off[1], b = (size_t)m.c_off[2], n = (size_t)(m.c_off[2] - m.c_off[1]);
+    assert_true(m.c_off[3] - m.c_off[2] == n && m.d_off[2] - m.d_off[1] == m.d_off[3] - m.d_off[2]);
+    uint8_t *tmp = malloc(n);
+    memcpy(tmp, bytes + a, n);
+    memcpy(bytes + a, bytes + b, n);
+    memcpy(bytes + b, tmp, n);
+    tu_write_file(path, bytes, len);
+    size_t dlen;
+    free(tu_zstd_decompress(bytes, len, &dlen)); /* zstd itself sees nothing wrong */
+    hp_hpc *hpc;
+    assert_int_equal(hp_hpc_open_path(&hpc, path), HP_OK);
+    hp_snapshot s;
+    assert_int_equal(hp_hpc_snapshot(hpc, 0, &s), HP_EFORMAT);
+    assert_non_null(strstr(hp_last_error(), "checksum"));
+    assert_non_null(strstr(hp_last_error(), "s.hpc: offset "));
+    hp_hpc_close(hpc);
+    free(m.c_off), free(m.d_off), free(m.checksum), free(tmp), free(bytes);
+    tu_rmdir(dir);
+    free(dir), free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +259,7 @@ int main(void)
         cmocka_unit_test(v2_random_access_equals_v1),
         cmocka_unit_test(truncated_files),
         cmocka_unit_test(bad_version_and_corrupt_frame),
+        cmocka_unit_test(swapped_frames),
     };
     return cmocka_run_group_tests_name("hpc", tests, NULL, NULL);
 }

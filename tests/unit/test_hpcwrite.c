@@ -23,7 +23,8 @@ static hp_make_report write_file(const char *path, hp_format format, int threads
 {
     hp_writer_params wp = {.path = path, .format = format, .level = 3, .frame_bytes = 40,
                            .threads = threads, .sec = 10, .nsec = 20, .interval_ms = 250,
-                           .precision = 0.5};
+                           .record = {.interval_ms = 250, .precision = 0.5, .salvage = 1,
+                                      .has_inputs = 1, .hpd_size = 77}};
     hp_hpc_writer *w;
     assert_int_equal(hp_hpc_writer_open(&w, &wp), HP_OK);
     uint8_t rec[1024];
@@ -55,9 +56,8 @@ static void v1_file(void **state)
         assert_int_equal(snap.count, want[k]);
         assert_true(snap.entries[want[k] - 1].bytes == 1000 - (want[k] - 1));
     }
-    uint64_t ms;
-    double p;
-    assert_int_equal(hp_hpc_recorded_params(hpc, &ms, &p), HP_NOT_RECORDED);
+    hp_digest_params p;
+    assert_int_equal(hp_hpc_recorded_params(hpc, &p), HP_NOT_RECORDED);
     hp_hpc_close(hpc);
     size_t len;
     uint8_t *bytes = tu_read_file(s->out, &len);
@@ -103,10 +103,9 @@ static void v2_file(void **state)
         hp_snapshot snap;
         assert_int_equal(hp_hpc_snapshot(hpc, k, &snap), HP_OK);
     }
-    uint64_t ms;
-    double p;
-    assert_int_equal(hp_hpc_recorded_params(hpc, &ms, &p), HP_OK);
-    assert_true(ms == 250 && p == 0.5);
+    hp_digest_params p;
+    assert_int_equal(hp_hpc_recorded_params(hpc, &p), HP_OK);
+    assert_true(p.interval_ms == 250 && p.precision == 0.5 && p.salvage && p.hpd_size == 77);
     hp_hpc_close(hpc);
     free(first);
     free(v1_bytes);

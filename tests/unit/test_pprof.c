@@ -18,7 +18,7 @@ static const char *str(const Perftools__Profiles__Profile *p, int64_t i)
 static void write_file(hp_pprof *b, const char *path)
 {
     hp_sink s;
-    assert_int_equal(hp_sink_open(&s, path, NULL), HP_OK);
+    assert_int_equal(hp_sink_open(&s, path, NULL, NULL, 0), HP_OK);
     assert_int_equal(hp_pprof_write(b, &s), HP_OK);
     assert_int_equal(hp_sink_close(&s), HP_OK);
 }

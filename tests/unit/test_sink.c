@@ -14,7 +14,7 @@ static char *through(void (*fn)(hp_sink *, const char *), const char *arg)
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
     hp_sink s;
-    assert_int_equal(hp_sink_open(&s, NULL, f), HP_OK);
+    assert_int_equal(hp_sink_open(&s, NULL, f, NULL, 0), HP_OK);
     fn(&s, arg);
     assert_int_equal(hp_sink_close(&s), HP_OK);
     fclose(f);
@@ -74,7 +74,7 @@ static void atomic_file(void **state)
 {
     tu_scratch *f = *state;
     hp_sink s;
-    assert_int_equal(hp_sink_open(&s, f->out, NULL), HP_OK);
+    assert_int_equal(hp_sink_open(&s, f->out, NULL, NULL, 0), HP_OK);
     static char big[1 << 20];
     memset(big, 'x', sizeof big);
     for (int i = 0; i < 3; i++)
@@ -86,14 +86,14 @@ static void atomic_file(void **state)
     uint8_t *p = tu_read_file(f->out, &n);
     assert_int_equal(n, 3 * sizeof big + 600);
     free(p);
-    assert_int_equal(hp_sink_open(&s, f->out, NULL), HP_OK);
+    assert_int_equal(hp_sink_open(&s, f->out, NULL, NULL, 0), HP_OK);
     hp_sink_str(&s, "new");
     hp_sink_abort(&s);
     p = tu_read_file(f->out, &n);
     assert_int_equal(n, 3 * sizeof big + 600); /* untouched */
     free(p);
     assert_int_equal(tu_count_entries(f->dir), 1);
-    assert_int_equal(hp_sink_open(&s, "/nonexistent/dir/x", NULL), HP_EIO);
+    assert_int_equal(hp_sink_open(&s, "/nonexistent/dir/x", NULL, NULL, 0), HP_EIO);
     assert_non_null(strstr(hp_last_error(), "/nonexistent/dir/x: cannot create"));
 }
 
@@ -105,7 +105,7 @@ static void stream_error(void **state)
     if (!full)
         skip();
     hp_sink s;
-    assert_int_equal(hp_sink_open(&s, NULL, full), HP_OK);
+    assert_int_equal(hp_sink_open(&s, NULL, full, NULL, 0), HP_OK);
     static char big[1 << 19];
     memset(big, 'y', sizeof big);
     hp_sink_put(&s, big, sizeof big);
