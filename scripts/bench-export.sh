@@ -34,6 +34,6 @@ measure "export (19,346 of the 1M traces)" "$H" export "$D/h" -o "$D/out"
 measure "diff text (1M stacks against 1M)" "$H" diff "$D/m" "$D/m2" --base-at 100 -o "$D/out"
 measure "diff pprof (1M stacks against 1M)" "$H" diff "$D/m" "$D/m2" --base-at 100 --format pprof -o "$D/out"
 for j in 1 2 4; do
-    measure "timeline -j $j (3,587 snapshots, 19,400 entries)" "$H" timeline "$D/t" -j "$j" -o "$D/out"
+    measure "timeline -T $j (3,587 snapshots, 19,400 entries)" "$H" timeline "$D/t" -T "$j" -o "$D/out"
 done
 rm -f "$D/out" "$D/time"
