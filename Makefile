@@ -24,7 +24,7 @@ SANITIZE ?=
 CFLAGS   ?= -O2 -g
 AR       ?= ar
 
-PKGS     := libzstd libxxhash
+PKGS     := libzstd libxxhash libprotobuf-c zlib
 ifeq ($(SANITIZE),)
 BUILD    ?= build
 else
@@ -41,20 +41,22 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wc
              -Wundef -Wpointer-arith -Wformat=2
 BASEFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -pthread -D_GNU_SOURCE -Iinclude
 # the library: its own headers, OpenMP, and only heapprof.h's symbols exported
-LIBCFLAGS := $(BASEFLAGS) -fopenmp -fvisibility=hidden -Isrc/lib \
+LIBCFLAGS := $(BASEFLAGS) -fopenmp -fvisibility=hidden -Isrc/lib -I$(BUILD)/gen \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # the CLI and the MPI driver see the public header alone
 CLICFLAGS := $(BASEFLAGS)
 # tests and benchmarks may look inside
 TESTCFLAGS := $(LIBCFLAGS) -Itests/unit
-LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lxxhash) -lm
+LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lxxhash -lprotobuf-c -lz) -lm
 ALLLDFLAGS := $(SANFLAGS) -fopenmp -pthread $(LDFLAGS)
 
 LIB_SRC  := $(wildcard src/lib/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# pprof's profile.proto as C, generated at build time (docs/DESIGN.md)
+PROTO_OBJ := $(BUILD)/obj/gen/profile.pb-c.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PROTO_OBJ)
 # the CLI: its commands, and the parts heapprof-mpi shares with it
 CLI_COMMON_OBJ := $(patsubst %,$(BUILD)/obj/src/cli/%.o,options util report digest_opts)
-CLI_CMD_OBJ    := $(patsubst %,$(BUILD)/obj/src/cli/%.o,main digest inspect tune)
+CLI_CMD_OBJ    := $(patsubst %,$(BUILD)/obj/src/cli/%.o,main digest inspect tune export)
 CLI_OBJ  := $(CLI_COMMON_OBJ) $(CLI_CMD_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -83,6 +85,18 @@ $(DEPS_OK): scripts/install-deps.sh
 $(BUILD)/obj/src/lib/%.o: src/lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LIBCFLAGS) -MMD -MP -c $< -o $@
+
+# src/lib/profile.proto -> BUILD/gen/profile.pb-c.[ch] with protoc-c (Debian:
+# protobuf-c-compiler), for every build folder (plain, sanitizers, fuzz)
+PROTOC_C ?= protoc-c
+%/gen/profile.pb-c.c %/gen/profile.pb-c.h: src/lib/profile.proto
+	@mkdir -p $(@D)
+	$(PROTOC_C) --proto_path=src/lib --c_out=$(@D) src/lib/profile.proto
+$(PROTO_OBJ): $(BUILD)/gen/profile.pb-c.c
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -MMD -MP -c $< -o $@
+# what includes the generated header waits for it
+$(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(TESTLIB_OBJ): | $(BUILD)/gen/profile.pb-c.h
 
 $(BUILD)/obj/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
@@ -120,6 +134,7 @@ abi-test: $(SHARED)
 cli-test: $(CLI) $(GEN)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./tests/cli/edges.sh
+	@HEAPPROF=$(CLI) HPGEN=$(GEN) ./tests/cli/export.sh
 
 # heapprof-mpi: built and tested where Open MPI's mpicc and mpirun are
 # installed (Debian: libopenmpi-dev openmpi-bin); skipped elsewhere.
@@ -226,14 +241,20 @@ FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS := hpm hpd hpc digest
 FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=all -fopenmp=libgomp -pthread -D_GNU_SOURCE \
-                -Iinclude -Isrc/lib -Itests/unit -Itests/fuzz $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/tests/unit/testutil.o
+                -Iinclude -Isrc/lib -I$(FUZZ_BUILD)/gen -Itests/unit -Itests/fuzz \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/gen/profile.pb-c.o \
+                $(FUZZ_BUILD)/obj/tests/unit/testutil.o
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_RUN     := -rss_limit_mb=2048 -timeout=20 -max_len=4096 -print_final_stats=1
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/obj/gen/profile.pb-c.o: $(FUZZ_BUILD)/gen/profile.pb-c.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(FUZZ_LIB_OBJ): | $(FUZZ_BUILD)/gen/profile.pb-c.h
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -fopenmp=libgomp -pthread -o $@ $^ \

@@ -108,6 +108,7 @@ typedef enum hp_status {
     HP_SKIPPED = 4,       /* a batch profile whose .hpc is up to date */
     HP_NOT_RUN = 5,       /* a batch profile never started (an earlier failure
                              without keep_going, or a cancel) */
+    HP_OVER_LIMIT = 6,    /* a diff: growth beyond its fail_over threshold */
 } hp_status;
 
 /* The library version, "MAJOR.MINOR.PATCH", and as HP_VERSION_NUMBER. */
@@ -645,6 +646,218 @@ typedef struct hp_tune_point {
 HP_API int hp_tune(const char *filebase, double interval, double precision, int max_threads,
             uint64_t slice_bytes, hp_tune_point *points, size_t cap, size_t *npoints,
             int *recommended);
+
+
+/* ------------------------------------------------------------------------
+ * Looking at digests: which snapshot, exports, timelines, diffs
+ *
+ * hp_export(), hp_timeline() and hp_diff() read FILEBASE.hpc and, for the
+ * stacks, FILEBASE.hpm: only the traces of the snapshots they use are kept,
+ * read in one pass over the .hpm. They write one output, atomically like a
+ * digest (no file appears after a failure; an existing one is untouched),
+ * or to a stream the caller gives. Everything is read and checked before
+ * the first byte is written, and the same input and options give the same
+ * bytes. A snapshot naming a trace the .hpm lacks (a digest of another
+ * profile) is an error; an empty snapshot gives a valid, empty output.
+ * A frame is written "file:line", a stack outermost first; trace 0 (the
+ * bytes below the precision cutoff, and untraced allocations) is "OTHER".
+ * ---------------------------------------------------------------------- */
+
+/* Which snapshot. Zero-initialised, it is the peak. */
+typedef enum hp_at_kind {
+    HP_AT_PEAK = 0,  /* the snapshot with the highest total; the first on ties */
+    HP_AT_LAST = 1,  /* the last snapshot */
+    HP_AT_TIME = 2,  /* `seconds` of relative time, rounded down to a snapshot */
+} hp_at_kind;
+
+typedef struct hp_at {
+    hp_at_kind kind;
+    double seconds;  /* HP_AT_TIME only */
+} hp_at;
+
+/* Parses "peak", "last" or a number of seconds >= 0. Returns HP_OK, or
+ * HP_EINVAL with a message quoting the text. */
+HP_API int hp_at_parse(const char *text, hp_at *at);
+
+/* The index of the snapshot `at` names in hpc: a time T is snapshot
+ * floor(T / interval) (with a 1e-9 tolerance, so 0.3 s is snapshot 3 of a
+ * 0.1 s digest); the peak compares every snapshot's total (as signed
+ * 64-bit sums: heapprof's own digests can store negative entries). Returns
+ * HP_OK, HP_ERANGE for a time past the last snapshot or a digest with no
+ * snapshots (the message names the file and the times it covers), or an
+ * error reading the digest. */
+HP_API int hp_hpc_find(hp_hpc *hpc, const hp_at *at, size_t *k);
+
+/* Where an output goes (the `output` and `stream` fields below): a stream
+ * when `stream` is set (written as it is made: the output is complete, or
+ * an error is returned), else `output`, else a default name beside the
+ * profile. `output` is written as a digest is (docs/DESIGN.md, "Outputs"):
+ * whole or not at all, "-" being standard output, and never over one of its
+ * inputs (the .hpc and .hpm read: HP_EINVAL). */
+
+typedef enum hp_export_format {
+    HP_EXPORT_PPROF = 0,      /* pprof's gzip-compressed profile.proto, inuse_space in bytes */
+    HP_EXPORT_COLLAPSED = 1,  /* folded stacks, exactly heapprof's Reader.flameGraph() lines */
+    HP_EXPORT_SPEEDSCOPE = 2, /* speedscope's JSON file format, one profile per snapshot */
+    HP_EXPORT_JSON = 3,       /* the entries: trace, bytes, share, innermost frame */
+    HP_EXPORT_CSV = 4,        /* the same as CSV, with a header line */
+} hp_export_format;
+
+/* The format's name ("pprof", "collapsed", "speedscope", "json", "csv"), or
+ * NULL for a value that is none. */
+HP_API const char *hp_export_format_name(hp_export_format format);
+
+/* A format by its name: HP_OK, or HP_EINVAL. */
+HP_API int hp_export_format_parse(const char *name, hp_export_format *format);
+
+/* The default output's extension ("pb.gz", "collapsed", "speedscope.json",
+ * "json", "csv"): FILEBASE.EXTENSION. NULL for an unknown format. */
+HP_API const char *hp_export_extension(hp_export_format format);
+
+/* What an export wrote, when hp_export_options.info is set. */
+typedef struct hp_export_info {
+    size_t snapshot;       /* the (first) snapshot exported */
+    size_t snapshots;      /* how many: 1, or a speedscope series' length */
+    double relative_time;  /* of the first, seconds */
+    int64_t total;         /* its total bytes */
+    size_t entries;        /* its entries, OTHER included */
+    uint64_t bytes;        /* bytes written */
+} hp_export_info;
+
+#define HP_EXPORT_OPTIONS_VERSION 1
+
+typedef struct hp_export_options {
+    unsigned version;          /* HP_EXPORT_OPTIONS_VERSION */
+    hp_export_format format;   /* default HP_EXPORT_PPROF */
+    hp_at at;                  /* the snapshot; default the peak */
+    int series;                /* speedscope only: the snapshots from `from`
+                                  to `to` instead of `at` */
+    hp_at from, to;            /* a series' first and last snapshot */
+    size_t every;              /* a series takes every `every`-th; 0: 1 */
+    const char *output;        /* NULL: FILEBASE.EXTENSION */
+    FILE *stream;              /* when set, written here (output is ignored) */
+    hp_export_info *info;      /* filled when not NULL */
+} hp_export_options;
+
+#define HP_EXPORT_OPTIONS_INIT { .version = HP_EXPORT_OPTIONS_VERSION, .format = HP_EXPORT_PPROF }
+
+/* Initialises *opts as HP_EXPORT_OPTIONS_INIT does. Returns HP_EINVAL for
+ * a version this library does not know. */
+HP_API int hp_export_options_init(hp_export_options *opts, unsigned version);
+
+/* Exports snapshots of FILEBASE.hpc (docs/FORMATS.md, "Exports"):
+ *   pprof       one sample per trace, its frames as locations (innermost
+ *               first), one function per (file, line) named "file:line"
+ *               and its source line where the source file can be read,
+ *               OTHER as one sample; time_nanos = start + the snapshot's
+ *               time; sample and period type inuse_space/space, bytes;
+ *   collapsed   "file:line;...;file:line BYTES" per entry in stored order,
+ *               then "OTHER BYTES" when the other bytes are > 0;
+ *   speedscope  one "sampled" profile (unit bytes) per snapshot;
+ *   json, csv   the entries in stored order.
+ * Returns HP_OK or an error; HP_EINVAL for inconsistent options (a series
+ * in another format than speedscope, `from` after `to`). */
+HP_API int hp_export(const char *filebase, const hp_export_options *opts);
+
+/* The layout of a timeline. */
+typedef enum hp_table_format {
+    HP_TABLE_CSV = 0,   /* a header line, then one line per snapshot */
+    HP_TABLE_JSON = 1,  /* {"columns": [...], "rows": [[...], ...]} and the column stacks */
+} hp_table_format;
+
+#define HP_TIMELINE_OPTIONS_VERSION 1
+
+typedef struct hp_timeline_options {
+    unsigned version;          /* HP_TIMELINE_OPTIONS_VERSION */
+    size_t top;                /* columns for this many traces; default 10 */
+    hp_table_format format;    /* default HP_TABLE_CSV */
+    int threads;               /* readers at once; 0: OMP_NUM_THREADS, else every core */
+    const char *output;        /* NULL: FILEBASE.timeline.csv or .json */
+    FILE *stream;              /* when set, written here (output is ignored) */
+} hp_timeline_options;
+
+#define HP_TIMELINE_OPTIONS_INIT { .version = HP_TIMELINE_OPTIONS_VERSION, .top = 10 }
+
+/* Initialises *opts as HP_TIMELINE_OPTIONS_INIT does. Returns HP_EINVAL
+ * for a version this library does not know. */
+HP_API int hp_timeline_options_init(hp_timeline_options *opts, unsigned version);
+
+/* One row per snapshot of FILEBASE.hpc: the relative time, the total, the
+ * live bytes of the `top` traces with the highest peaks (ranked by peak,
+ * ties by trace index; each column labelled by its innermost "file:line",
+ * with " #TRACE" added where two labels would be equal), and everything
+ * else as "other". The digest is read in two passes over blocks of
+ * snapshots on `threads` threads: one ranks the traces (reading of a
+ * digest heapprof-c wrote only the entries that can rank), one sums the
+ * rows. Memory is O(top) per block and thread plus one number per trace
+ * index up to the highest shown, never O(snapshots x traces). */
+HP_API int hp_timeline(const char *filebase, const hp_timeline_options *opts);
+
+typedef enum hp_diff_format {
+    HP_DIFF_TEXT = 0,       /* a summary, then the stacks that changed, largest change first */
+    HP_DIFF_JSON = 1,       /* the summary and every stack, matched or not */
+    HP_DIFF_COLLAPSED = 2,  /* flamegraph.pl's differential input: "STACK BEFORE AFTER" */
+    HP_DIFF_PPROF = 3,      /* the change as inuse_space samples (negative: shrank) */
+} hp_diff_format;
+
+/* A diff format's name ("text", "json", "collapsed", "pprof") and back. */
+HP_API const char *hp_diff_format_name(hp_diff_format format);
+HP_API int hp_diff_format_parse(const char *name, hp_diff_format *format);
+
+/* A growth threshold: bytes, or a percentage of the base snapshot's total. */
+typedef enum hp_threshold_kind {
+    HP_THRESHOLD_NONE = 0,
+    HP_THRESHOLD_BYTES = 1,
+    HP_THRESHOLD_PERCENT = 2,
+} hp_threshold_kind;
+
+typedef struct hp_threshold {
+    hp_threshold_kind kind;
+    double value;  /* bytes, or percent */
+} hp_threshold;
+
+/* Parses "BYTES" (an integer, optionally with a KiB, MiB or GiB suffix) or
+ * "PERCENT%": HP_OK, or HP_EINVAL. */
+HP_API int hp_threshold_parse(const char *text, hp_threshold *threshold);
+
+/* What a diff found, when hp_diff_options.summary is set. */
+typedef struct hp_diff_summary {
+    size_t base_snapshot, new_snapshot;
+    double base_time, new_time;        /* relative, seconds */
+    int64_t base_total, new_total;
+    size_t matched, base_only, new_only; /* stacks (OTHER aside) */
+    size_t changed;                    /* stacks whose bytes differ (OTHER aside) */
+    int64_t max_growth;                /* the largest growth of one stack, or 0 */
+    int over;                          /* the threshold was passed */
+} hp_diff_summary;
+
+#define HP_DIFF_OPTIONS_VERSION 1
+
+typedef struct hp_diff_options {
+    unsigned version;          /* HP_DIFF_OPTIONS_VERSION */
+    hp_diff_format format;     /* default HP_DIFF_TEXT */
+    hp_at base_at, new_at;     /* default: each one's peak */
+    hp_threshold fail_over;    /* HP_THRESHOLD_NONE: no check */
+    size_t top;                /* text: at most this many stacks; 0: all */
+    const char *output;        /* NULL: NEW.diff.txt, .json, .collapsed or .pb.gz */
+    FILE *stream;              /* when set, written here (output is ignored) */
+    hp_diff_summary *summary;  /* filled when not NULL */
+} hp_diff_options;
+
+#define HP_DIFF_OPTIONS_INIT { .version = HP_DIFF_OPTIONS_VERSION, .format = HP_DIFF_TEXT }
+
+/* Initialises *opts as HP_DIFF_OPTIONS_INIT does. Returns HP_EINVAL for a
+ * version this library does not know. */
+HP_API int hp_diff_options_init(hp_diff_options *opts, unsigned version);
+
+/* Compares a snapshot of BASE with one of NEW (filebases; the same one
+ * compares two times of one run). Stacks are matched by their frames (the
+ * list of file names and lines), not by trace index; traces of one run with
+ * equal frames are summed. The threshold is passed when the total, or any
+ * one stack (OTHER aside: the total counts it), grew by more than it; a
+ * percentage is of the base total. Returns HP_OK, HP_OVER_LIMIT when the
+ * threshold was passed (the output is written either way), or an error. */
+HP_API int hp_diff(const char *base, const char *new_filebase, const hp_diff_options *opts);
 
 #ifdef __cplusplus
 }

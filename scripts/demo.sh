@@ -26,3 +26,17 @@ echo "== heapprof snapshot --at 1.0 --top 5"
 echo
 echo "== zstd -t (a v2 .hpc is a standard zstd seekable file)"
 zstd -t "$OUT/small-a.hpc"
+echo
+echo "== heapprof export: the peak for pprof and speedscope, as heapprof's flame graph lines"
+"$HEAPPROF" export "$OUT/small-a"
+"$HEAPPROF" export "$OUT/small-a" --format speedscope
+"$HEAPPROF" export "$OUT/small-a" --format collapsed
+ls -l "$OUT"/small-a.pb.gz "$OUT"/small-a.speedscope.json "$OUT"/small-a.collapsed
+echo "(open the .speedscope.json or the .pb.gz at https://www.speedscope.app, or"
+echo " go tool pprof -http=localhost:8080 $OUT/small-a.pb.gz)"
+echo
+echo "== heapprof timeline --top 3 (the first rows)"
+"$HEAPPROF" timeline "$OUT/small-a" --top 3 | head -6
+echo
+echo "== heapprof diff: 1.0 s against the last snapshot, the 5 largest changes"
+"$HEAPPROF" diff "$OUT/small-a" "$OUT/small-a" --base-at 1.0 --new-at last --top 5

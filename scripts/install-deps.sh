@@ -10,6 +10,14 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 have_pc libzstd || need="$need libzstd-dev"
 have_pc libxxhash || need="$need libxxhash-dev" # the seek table's frame checksums
 have_pc cmocka || need="$need libcmocka-dev"
+# pprof export: protobuf-c (protoc-c generates C from src/lib/profile.proto at
+# build time) and zlib
+command -v protoc-c >/dev/null 2>&1 || need="$need protobuf-c-compiler"
+have_pc libprotobuf-c || need="$need libprotobuf-c-dev"
+have_pc zlib || need="$need zlib1g-dev"
+# the tests read pprof exports back with `go tool pprof` (about 80 MB to
+# download; HEAPPROF_NO_GO=1 skips it, and those checks then say so)
+[ -n "${HEAPPROF_NO_GO:-}" ] || command -v go >/dev/null 2>&1 || need="$need golang-go"
 command -v zstd >/dev/null 2>&1 || need="$need zstd"
 command -v python3 >/dev/null 2>&1 || need="$need python3" # the CLI tests check JSON reports
 # the Python package (python/): Debian's python3 builds, tests and pip-installs it

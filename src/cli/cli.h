@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_OVER = 3 /* diff --fail-over */ };
 
 int cmd_info(int argc, char **argv);
 int cmd_traces(int argc, char **argv);
@@ -20,6 +20,15 @@ int cmd_check(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+
+/* ---- export, timeline, diff (export.c) ------------------------------------ */
+
+/* A snapshot option of `cmd` (`opt` is its name for messages): seconds,
+ * peak or last. Returns -1 when valid, else the exit status. */
+int cli_opt_at(const char *cmd, const char *opt, const char *s, hp_at *at);
 
 /* ---- messages (util.c) ------------------------------------------------------ */
 

@@ -15,7 +15,7 @@ typedef struct args {
     int salvage;
     uint64_t limit;
     int has_limit;
-    double at;
+    hp_at at;
     int has_at;
     int top;
 } args;
@@ -47,11 +47,13 @@ static int parse_args(const char *cmd, const char *usage, const char *help, int 
                 return cli_error(EXIT_USAGE, "%s: invalid --limit '%s'", cmd, optarg);
             a->has_limit = 1;
             break;
-        case 't':
-            if (cli_parse_double(optarg, &a->at) < 0 || a->at < 0)
-                return cli_error(EXIT_USAGE, "%s: invalid --at '%s' (seconds >= 0)", cmd, optarg);
+        case 't': {
+            int rc = cli_opt_at(cmd, "--at", optarg, &a->at);
+            if (rc >= 0)
+                return rc;
             a->has_at = 1;
             break;
+        }
         case 'k':
             if (cli_parse_int(optarg, 0, 1 << 30, &a->top) < 0)
                 return cli_error(EXIT_USAGE, "%s: invalid --top '%s'", cmd, optarg);
@@ -441,16 +443,17 @@ out:
 int cmd_snapshot(int argc, char **argv)
 {
     args a;
-    int rc = parse_args("snapshot", "FILEBASE --at SECONDS [--top N]",
-                        "Prints the digest's snapshot at a relative time (rounded down to a\n"
-                        "snapshot): the top N entries (default 10) with their innermost frame,\n"
-                        "and the total.\n",
+    int rc = parse_args("snapshot", "FILEBASE --at SECONDS|peak|last [--top N]",
+                        "Prints a snapshot of the digest: at a relative time (rounded down to\n"
+                        "a snapshot), the peak (the highest total, the first on ties) or the\n"
+                        "last; the top N entries (default 10) with their innermost frame, and\n"
+                        "the total.\n",
                         argc, argv, "htk", &a, NULL);
     if (rc >= 0)
         return rc;
     if (!a.has_at) {
         free(a.filebase);
-        return cli_usage_error("snapshot", "--at SECONDS is required");
+        return cli_usage_error("snapshot", "--at SECONDS is required (or peak, last)");
     }
     hp_hpc *hpc = NULL;
     hp_hpm *hpm = NULL;
@@ -458,21 +461,9 @@ int cmd_snapshot(int argc, char **argv)
         rc = cli_lib_error(rc);
         goto out;
     }
-    double iv = hp_hpc_time_interval(hpc);
-    double kk = a.at / iv + 1e-9; /* 0.3 / 0.1 is 2.9999999999999996 */
-    if (hp_hpc_length(hpc) == 0) {
-        rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest has no snapshots)",
-                       a.filebase, a.at);
-        goto out;
-    }
-    if (kk >= (double)hp_hpc_length(hpc)) {
-        rc = cli_error(EXIT_DATA, "%s.hpc: no snapshot at %g s (the digest covers 0 to %g s)",
-                       a.filebase, a.at, (double)(hp_hpc_length(hpc) - 1) * iv);
-        goto out;
-    }
-    size_t k = (size_t)kk;
+    size_t k;
     hp_snapshot s;
-    if ((rc = hp_hpc_snapshot(hpc, k, &s)) < 0) {
+    if ((rc = hp_hpc_find(hpc, &a.at, &k)) < 0 || (rc = hp_hpc_snapshot(hpc, k, &s)) < 0) {
         rc = cli_lib_error(rc);
         goto out;
     }

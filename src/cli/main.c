@@ -19,6 +19,9 @@ static const struct command {
     {"snapshot", cmd_snapshot, "print the digest's snapshot at a time"},
     {"digest", cmd_digest, "digest .hpm + .hpd into .hpc (parallel; many profiles)"},
     {"tune", cmd_tune, "measure thread counts on a profile and recommend -T"},
+    {"export", cmd_export, "export a snapshot: pprof, collapsed, speedscope, json, csv"},
+    {"timeline", cmd_timeline, "one row per snapshot: total and the top traces (csv, json)"},
+    {"diff", cmd_diff, "compare two snapshots stack by stack; --fail-over for CI"},
 };
 
 static void usage(FILE *f)
@@ -31,7 +34,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`heapprof help COMMAND` (or `heapprof COMMAND --help`) describes a command.\n"
-               "exit status: 0 success, 1 data or I/O error, 2 usage error\n");
+               "exit status: 0 success, 1 data or I/O error, 2 usage error,\n"
+               "3 (diff) growth over its --fail-over threshold\n");
 }
 
 static const struct command *find(const char *name)

@@ -32,6 +32,7 @@ struct hp_hpc {
     uint8_t *frame;      /* the cached decompressed frame */
     size_t frame_len, frame_cap;
     size_t cached;       /* index of the cached frame, or SIZE_MAX */
+    uint64_t released;   /* compressed bytes before this were given back */
 
     hp_entry *entries;
     size_t entries_cap;
@@ -115,14 +116,23 @@ static int into_cache(void *ctx, const uint8_t *p, size_t n)
     return HP_OK;
 }
 
+#define RELEASE_EVERY (16u << 20)
+
 static int load_frame(hp_hpc *hpc, size_t i)
 {
     if (hpc->cached == i)
         return HP_OK;
+    size_t prev = hpc->cached;
     hpc->cached = SIZE_MAX;
     hpc->frame_len = 0;
     HP_TRY(stream_frame(hpc, i, into_cache, hpc));
     hpc->cached = i;
+    /* a pass from front to back (the peak, a timeline) keeps only a window
+     * of the compressed file resident, as the .hpm scans do */
+    if (prev != SIZE_MAX && i == prev + 1 && hpc->frames.c_off[i] - hpc->released >= RELEASE_EVERY) {
+        hp_map_dontneed(&hpc->map, (size_t)hpc->released, (size_t)(hpc->frames.c_off[i] - hpc->released));
+        hpc->released = hpc->frames.c_off[i];
+    }
     return HP_OK;
 }
 
@@ -300,20 +310,43 @@ void hp_hpc_initial_timespec(const hp_hpc *hpc, uint64_t *sec, uint64_t *nsec)
 
 /* ---- snapshots ----------------------------------------------------------- */
 
-int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
+/* Points *p at snapshot k's record, *len its length. */
+static int record_bytes(hp_hpc *hpc, size_t k, const uint8_t **p, uint64_t *len)
 {
     if (k >= hpc->n)
         return hp_fail(HP_ERANGE, "%s: snapshot %zu out of range (%zu snapshots)", hpc->map.path, k,
                        hpc->n);
-    uint64_t off = hpc->offsets[k], len = hpc->offsets[k + 1] - off;
+    *len = hpc->offsets[k + 1] - hpc->offsets[k];
+    return v1_bytes(hpc, hpc->offsets[k], *len, p);
+}
+
+int hp_hpc_record_fail(const hp_hpc *hpc, size_t k, int rc, const char *why)
+{
+    return hp_fail(rc, "%s: offset %llu%s: snapshot %zu: %s", hpc->map.path,
+                   (unsigned long long)hpc->offsets[k], hpc->format == 2 ? " (decompressed)" : "", k,
+                   why);
+}
+
+int hp_hpc_record(hp_hpc *hpc, size_t k, hp_record_cursor *c)
+{
     const uint8_t *p;
-    HP_TRY(v1_bytes(hpc, off, len, &p));
+    uint64_t len = 0;
+    const char *why;
+    HP_TRY(record_bytes(hpc, k, &p, &len));
+    int rc = hp_record_open(c, p, p + len, &why);
+    return rc < 0 ? hp_hpc_record_fail(hpc, k, rc, why) : HP_OK;
+}
+
+int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
+{
+    const uint8_t *p;
+    uint64_t len = 0;
+    HP_TRY(record_bytes(hpc, k, &p, &len));
     size_t count;
     const char *why;
     int rc = hp_snapshot_record_decode(p, p + len, &hpc->entries, &hpc->entries_cap, &count, &why);
     if (rc < 0)
-        return hp_fail(rc, "%s: offset %llu%s: snapshot %zu: %s", hpc->map.path,
-                       (unsigned long long)off, hpc->format == 2 ? " (decompressed)" : "", k, why);
+        return hp_hpc_record_fail(hpc, k, rc, why);
     out->relative_time = (double)k * (double)hpc->interval_ms / 1000.0;
     out->count = count;
     out->entries = hpc->entries;
@@ -322,12 +355,17 @@ int hp_hpc_snapshot(hp_hpc *hpc, size_t k, hp_snapshot *out)
 
 int hp_hpc_total_usage(hp_hpc *hpc, size_t k, int64_t *total)
 {
-    hp_snapshot s;
-    HP_TRY(hp_hpc_snapshot(hpc, k, &s));
-    uint64_t sum = 0; /* modulo 2^64: signed overflow would be undefined */
-    for (size_t i = 0; i < s.count; i++)
-        sum += (uint64_t)s.entries[i].bytes;
-    *total = sum <= (uint64_t)INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
+    hp_record_cursor c;
+    uint32_t trace;
+    uint64_t bytes, sum = 0;
+    const char *why;
+    int rc;
+    HP_TRY(hp_hpc_record(hpc, k, &c)); /* summed as read: no array of entries */
+    while ((rc = hp_record_next(&c, &trace, &bytes, &why)) == 1)
+        sum += bytes;
+    if (rc < 0)
+        return hp_hpc_record_fail(hpc, k, rc, why);
+    *total = hp_int64_of(sum); /* summed modulo 2^64: signed overflow is undefined */
     return HP_OK;
 }
 

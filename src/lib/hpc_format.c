@@ -1,6 +1,7 @@
 /* hpc_format.c - the v1 records: header, snapshot, index. */
 #include "hpc_format.h"
 
+#include "error.h"
 #include "grow.h"
 
 #include <stdlib.h>
@@ -76,18 +77,11 @@ size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, ui
     return (size_t)(p - start);
 }
 
-/* A stored 64-bit value as two's complement, without implementation-defined
- * conversions. */
-static int64_t twos_complement(uint64_t v)
-{
-    return v <= (uint64_t)INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
-}
-
-int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries,
-                              size_t *cap, size_t *count, const char **why)
+int hp_record_open(hp_record_cursor *c, const uint8_t *p, const uint8_t *end, const char **why)
 {
     uint64_t n;
     int len;
+    *c = (hp_record_cursor){0};
     *why = "truncated snapshot";
     if (end - p < 4 || hp_be32(p) != HP_SNAPSHOT_MAGIC) {
         *why = "bad snapshot magic";
@@ -101,35 +95,28 @@ int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **e
         *why = "snapshot claims more entries than it has bytes";
         return HP_EFORMAT;
     }
-    if (hp_grow(entries, cap, (size_t)n, sizeof **entries, 64) < 0) {
+    *c = (hp_record_cursor){.p = p, .end = end, .left = n};
+    return HP_OK;
+}
+
+int hp_snapshot_record_decode(const uint8_t *p, const uint8_t *end, hp_entry **entries,
+                              size_t *cap, size_t *count, const char **why)
+{
+    hp_record_cursor c;
+    HP_TRY(hp_record_open(&c, p, end, why));
+    size_t n = (size_t)c.left;
+    if (hp_grow(entries, cap, n, sizeof **entries, 64) < 0) {
         *why = "out of memory";
         return HP_ENOMEM;
     }
-    uint64_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t trace, v;
-        if ((len = hp_varint_decode(p, end, &trace)) <= 0)
-            return HP_EFORMAT;
-        p += len;
-        if ((len = hp_varint_decode(p, end, &v)) <= 0)
-            return HP_EFORMAT;
-        p += len;
-        if (trace > UINT32_MAX) {
-            *why = "trace index out of range";
-            return HP_EFORMAT;
-        }
-        /* heapprof 1.0's writer stores prev - this as unsigned even where
-         * its "other" entry is out of order; modular arithmetic recovers
-         * exactly what it meant. Its wrapped 32-bit counters are stored as
-         * 10-byte varints: the value is two's-complement 64-bit. */
-        prev = i == 0 ? v : prev - v;
-        (*entries)[i] = (hp_entry){(uint32_t)trace, twos_complement(prev)};
-    }
-    if (p != end) {
-        *why = "trailing bytes after the last entry";
-        return HP_EFORMAT;
-    }
-    *count = (size_t)n;
+    uint32_t trace;
+    uint64_t bytes;
+    int rc;
+    for (size_t i = 0; (rc = hp_record_next(&c, &trace, &bytes, why)) == 1; i++)
+        (*entries)[i] = (hp_entry){trace, hp_int64_of(bytes)};
+    if (rc < 0)
+        return rc;
+    *count = n;
     return HP_OK;
 }
 

@@ -43,6 +43,14 @@ int hp_hpc_header_decode(const uint8_t *p, size_t len, hp_hpc_header *h, size_t 
 
 /* ---- the snapshot record -------------------------------------------------- */
 
+/* A stored 64-bit value read as two's complement (heapprof 1.0 stores its
+ * wrapped 32-bit counters as 10-byte varints), without an
+ * implementation-defined conversion. */
+static inline int64_t hp_int64_of(uint64_t v)
+{
+    return v <= (uint64_t)INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
+}
+
 /* An entry in snapshot order (bytes descending, then trace ascending), as
  * the live state ranks its traces. */
 typedef struct hp_ranked {
@@ -62,6 +70,85 @@ static inline size_t hp_snapshot_record_bound(size_t count)
  * where rule 4 of the contract puts it. Entries of trace 0 in `kept` are
  * left out: their bytes belong in `other`. Returns the record's length. */
 size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, uint64_t other);
+
+/* A varint at p, which has at least HP_VARINT_MAX bytes after it: the byte
+ * after it, or NULL when it runs past 10 bytes. The same value as
+ * hp_varint_decode(), without its bounds checks (the record decoder's inner
+ * loop). */
+static inline const uint8_t *hp_varint_decode_unchecked(const uint8_t *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < HP_VARINT_MAX; i++) {
+        uint8_t b = p[i];
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (b < 0x80) {
+            *out = v;
+            return p + i + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Reads a snapshot record entry by entry, for readers that need only part
+ * of it or no array of it (the timeline); hp_snapshot_record_decode() reads
+ * whole records through the same two steps. */
+typedef struct hp_record_cursor {
+    const uint8_t *p, *end;
+    uint64_t left;  /* entries not read yet */
+    uint64_t prev;  /* the bytes of the entry read last */
+    int started;
+} hp_record_cursor;
+
+/* Reads the magic and the entry count of the record filling [p, end).
+ * Returns 0 (c->left is the count) or HP_EFORMAT with *why set. */
+int hp_record_open(hp_record_cursor *c, const uint8_t *p, const uint8_t *end, const char **why);
+
+/* The next entry: 1 and (*trace, *bytes); 0 after the last one, when the
+ * record must end there; or HP_EFORMAT with *why set. */
+static inline int hp_record_next(hp_record_cursor *c, uint32_t *trace, uint64_t *bytes,
+                                 const char **why)
+{
+    if (c->left == 0) {
+        if (c->p != c->end) {
+            *why = "trailing bytes after the last entry";
+            return HP_EFORMAT;
+        }
+        return 0;
+    }
+    uint64_t t, v;
+    if (c->end - c->p >= 2 * HP_VARINT_MAX) { /* room for both: no bounds checks */
+        const uint8_t *q = hp_varint_decode_unchecked(c->p, &t);
+        if (q)
+            q = hp_varint_decode_unchecked(q, &v);
+        if (!q) {
+            *why = "truncated snapshot";
+            return HP_EFORMAT; /* a varint of more than 10 bytes */
+        }
+        c->p = q;
+    } else {
+        int len;
+        *why = "truncated snapshot";
+        if ((len = hp_varint_decode(c->p, c->end, &t)) <= 0)
+            return HP_EFORMAT;
+        c->p += len;
+        if ((len = hp_varint_decode(c->p, c->end, &v)) <= 0)
+            return HP_EFORMAT;
+        c->p += len;
+    }
+    if (t > UINT32_MAX) {
+        *why = "trace index out of range";
+        return HP_EFORMAT;
+    }
+    /* heapprof 1.0's writer stores prev - this as unsigned even where its
+     * "other" entry is out of order; modular arithmetic recovers exactly
+     * what it meant */
+    c->prev = c->started ? c->prev - v : v;
+    c->started = 1;
+    c->left--;
+    *trace = (uint32_t)t;
+    *bytes = c->prev;
+    return 1;
+}
 
 /* Decodes a snapshot record filling exactly [p, end) into a growable entry
  * array. Returns 0 or a negative hp_error with *why set. */

@@ -220,9 +220,12 @@ int64_t hp_hpm_scaled_size(const hp_hpm *hpm, int64_t size)
 
 /* ---- traces -------------------------------------------------------------- */
 
-/* Receives the frames of a trace being parsed; NULL when only counting. */
+/* Receives the frames of a trace being parsed (NULL when only counting):
+ * file names are interned in `hpm`, frames appended to *frames. */
 typedef struct frame_sink {
     hp_hpm *hpm;
+    hp_frame **frames;
+    size_t *n, *cap;
 } frame_sink;
 
 static uint32_t hash_bytes(const uint8_t *s, size_t n)
@@ -289,7 +292,7 @@ static int scan_trace(const hp_map *map, size_t *off, frame_sink *sink)
 {
     const uint8_t *d = map->data, *end = d + map->size, *p = d + *off;
     hp_hpm *hpm = sink ? sink->hpm : NULL;
-    size_t first = hpm ? hpm->nframes : 0;
+    size_t first = hpm ? *sink->n : 0;
     for (;;) {
         uint64_t lineno1, len;
         int n = hp_varint_decode(p, end, &lineno1);
@@ -313,25 +316,26 @@ static int scan_trace(const hp_map *map, size_t *off, frame_sink *sink)
                            p - d, (unsigned long long)(lineno1 - 1));
         if (hpm) {
             uint32_t id;
-            if (hp_grow(&hpm->frames, &hpm->frames_cap, hpm->nframes + 1, sizeof(hp_frame), 64) < 0 ||
+            if (hp_grow(sink->frames, sink->cap, *sink->n + 1, sizeof(hp_frame), 64) < 0 ||
                 intern(hpm, p, (size_t)len, &id) < 0)
                 return hp_fail(HP_ENOMEM, "%s: out of memory loading traces", map->path);
-            hpm->frames[hpm->nframes++] = (hp_frame){id, (uint32_t)(lineno1 - 1)};
+            (*sink->frames)[(*sink->n)++] = (hp_frame){id, (uint32_t)(lineno1 - 1)};
         }
         p += len;
     }
     if (hpm) { /* stored innermost first; we hand them out outermost first */
-        for (size_t i = first, j = hpm->nframes; i + 1 < j; i++, j--) {
-            hp_frame t = hpm->frames[i];
-            hpm->frames[i] = hpm->frames[j - 1];
-            hpm->frames[j - 1] = t;
+        hp_frame *f = *sink->frames;
+        for (size_t i = first, j = *sink->n; i + 1 < j; i++, j--) {
+            hp_frame t = f[i];
+            f[i] = f[j - 1];
+            f[j - 1] = t;
         }
     }
     *off = (size_t)(p - d);
     return 1;
 partial:
     if (hpm)
-        hpm->nframes = first;
+        *sink->n = first;
     return 0;
 }
 
@@ -393,7 +397,7 @@ int hp_count_traces(const char *filebase, uint32_t *count)
 /* Parses traces in file order until trace `index` is loaded or the file ends. */
 static int load_until(hp_hpm *hpm, uint32_t index)
 {
-    frame_sink sink = {hpm};
+    frame_sink sink = {hpm, &hpm->frames, &hpm->nframes, &hpm->frames_cap};
     while (hpm->loaded < index && !hpm->parse_done) {
         if (hp_grow(&hpm->start, &hpm->start_cap, (size_t)hpm->loaded + 2, sizeof *hpm->start, 64) < 0)
             return hp_fail(HP_ENOMEM, "%s: out of memory loading traces", hpm->map.path);
@@ -440,6 +444,58 @@ int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_
 const char *hp_hpm_file_name(const hp_hpm *hpm, uint32_t file_id)
 {
     return file_id < hpm->nnames ? hpm->names[file_id] : NULL;
+}
+
+int hp_hpm_visit_traces(hp_hpm *hpm, const uint32_t *wanted, size_t n, hp_trace_visit_fn fn,
+                        void *ctx, uint32_t *last)
+{
+    size_t i = 0;
+    int rc = HP_OK;
+    *last = 0;
+    while (i < n && wanted[i] == 0)
+        i++;
+    if (i == n)
+        return HP_OK;
+    if (hpm->parse_done || hpm->loaded >= wanted[n - 1]) { /* already in the cache */
+        for (; i < n && wanted[i] <= hpm->loaded && rc >= 0; i++) {
+            uint32_t k = wanted[i];
+            if (i > 0 && wanted[i - 1] == k)
+                continue;
+            size_t depth = (size_t)(hpm->start[k] - hpm->start[k - 1]);
+            rc = fn(ctx, k, depth ? hpm->frames + hpm->start[k - 1] : NULL, depth);
+        }
+        *last = i < n ? hpm->loaded : wanted[n - 1];
+        return rc < 0 ? rc : HP_OK;
+    }
+    /* one scan from the first trace, keeping only the wanted ones */
+    hp_frame *buf = NULL;
+    size_t nbuf = 0, cap = 0, off = hpm->traces_off, released = 0;
+    frame_sink sink = {hpm, &buf, &nbuf, &cap};
+    uint32_t index = 0;
+    while (i < n) {
+        int want = wanted[i] == index + 1;
+        nbuf = 0;
+        int r = scan_trace(&hpm->map, &off, want ? &sink : NULL);
+        if (r <= 0) {
+            rc = r;
+            break;
+        }
+        if (++index > HP_MAX_TRACES) {
+            rc = hp_fail(HP_ELIMIT, "%s: offset %zu: more than %u traces", hpm->map.path, off,
+                         HP_MAX_TRACES);
+            break;
+        }
+        if (want) {
+            if ((rc = fn(ctx, index, nbuf ? buf : NULL, nbuf)) < 0)
+                break;
+            while (i < n && wanted[i] <= index)
+                i++;
+        }
+        release_behind(&hpm->map, &released, off);
+    }
+    free(buf);
+    *last = index;
+    return rc < 0 ? rc : HP_OK;
 }
 
 /* ---- source lines -------------------------------------------------------- */
@@ -549,4 +605,12 @@ int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, si
     }
     *frames = hpm->with_src[index];
     return HP_OK;
+}
+
+const char *hp_hpm_source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno)
+{
+    if (file_id >= hpm->nnames ||
+        grow_zeroed((void **)&hpm->sources, &hpm->sources_n, hpm->nnames, sizeof *hpm->sources) < 0)
+        return "";
+    return source_line(hpm, file_id, lineno);
 }

@@ -1,4 +1,5 @@
 /* The HPM reader: fixtures and crafted files. */
+#include "hpm_internal.h"
 #include "testutil.h"
 
 #include <stdio.h>
@@ -264,6 +265,11 @@ static void interned_names_and_source(void **state)
     const hp_source_frame *again;
     assert_int_equal(hp_hpm_trace(hpm, 2, &again, &depth), HP_OK);
     assert_ptr_equal(again, sf); /* cached */
+    const hp_frame *raw;
+    assert_int_equal(hp_hpm_raw_trace(hpm, 2, &raw, &depth), HP_OK);
+    assert_string_equal(hp_hpm_source_line(hpm, raw[1].file_id, 2), "x = [1] * 10");
+    assert_string_equal(hp_hpm_source_line(hpm, raw[1].file_id, 99), "");
+    assert_string_equal(hp_hpm_source_line(hpm, 12345, 1), "");
     hp_hpm_close(hpm);
     tu_free(&b);
     tu_rmdir(dir);
@@ -313,6 +319,55 @@ static void source_not_a_regular_file(void **state)
     free(fifo);
 }
 
+/* hp_hpm_visit_traces: one pass keeping only the traces asked for, the same
+ * frames as the trace cache, and where the file ends. */
+typedef struct visit_log {
+    hp_hpm *hpm, *ref;
+    uint32_t seen[8];
+    size_t n;
+} visit_log;
+
+static int on_visit(void *ctx, uint32_t index, const hp_frame *frames, size_t depth)
+{
+    visit_log *v = ctx;
+    const hp_frame *want;
+    size_t wdepth;
+    assert_int_equal(hp_hpm_raw_trace(v->ref, index, &want, &wdepth), HP_OK);
+    assert_int_equal(depth, wdepth);
+    for (size_t i = 0; i < depth; i++) { /* ids differ between handles: compare names */
+        assert_string_equal(hp_hpm_file_name(v->hpm, frames[i].file_id),
+                            hp_hpm_file_name(v->ref, want[i].file_id));
+        assert_int_equal(frames[i].lineno, want[i].lineno);
+    }
+    v->seen[v->n++] = index;
+    return HP_OK;
+}
+
+static void visit_selected_traces(void **state)
+{
+    (void)state;
+    char *fb = fixture("small-a");
+    hp_hpm *hpm, *ref;
+    assert_int_equal(hp_hpm_open(&hpm, fb), HP_OK);
+    assert_int_equal(hp_hpm_open(&ref, fb), HP_OK);
+    uint32_t n, last;
+    assert_int_equal(hp_hpm_num_traces(ref, &n), HP_OK);
+    const uint32_t wanted[] = {0, 1, 1705, 1705, n, n + 1, n + 50};
+    for (int pass = 0; pass < 2; pass++) { /* a scan, then the warm cache */
+        visit_log v = {.hpm = hpm, .ref = ref};
+        assert_int_equal(hp_hpm_visit_traces(hpm, wanted, 7, on_visit, &v, &last), HP_OK);
+        assert_int_equal(v.n, 3);
+        assert_int_equal(v.seen[0], 1);
+        assert_int_equal(v.seen[1], 1705);
+        assert_int_equal(v.seen[2], n);
+        assert_int_equal(last, n); /* n + 1 is past the end: the file has n */
+        assert_int_equal(hp_hpm_warm_raw_trace_cache(hpm), HP_OK);
+    }
+    hp_hpm_close(hpm);
+    hp_hpm_close(ref);
+    free(fb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,7 +376,7 @@ int main(void)
         cmocka_unit_test(ranges_any_order),     cmocka_unit_test(truncated_last_trace),
         cmocka_unit_test(truncated_header),     cmocka_unit_test(empty_trace_list),
         cmocka_unit_test(interned_names_and_source), cmocka_unit_test(missing_file),
-        cmocka_unit_test(source_not_a_regular_file),
+        cmocka_unit_test(source_not_a_regular_file), cmocka_unit_test(visit_selected_traces),
     };
     return cmocka_run_group_tests_name("hpm", tests, NULL, NULL);
 }

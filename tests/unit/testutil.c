@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
+
+#include "profile.pb-c.h"
 
 void tu_put(tu_buf *b, const void *src, size_t n)
 {
@@ -415,4 +418,100 @@ int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, 
     *out = f.p;
     *len = f.len;
     return 0;
+}
+
+/* ---- crafted profiles ------------------------------------------------------- */
+
+void tu_craft(const char *fb, const char *const *const *stacks, size_t nstacks, const tu_ev *ev,
+              size_t nev)
+{
+    tu_buf m = {0}, d = {0};
+    tu_be32(&m, 1);
+    tu_be64(&m, 1795000000);
+    tu_be64(&m, 500000000);
+    tu_varint(&m, 0); /* no ranges: every allocation recorded */
+    for (size_t t = 0; t < nstacks; t++) {
+        size_t depth = 0;
+        while (stacks[t][depth])
+            depth++;
+        for (size_t j = depth; j-- > 0;) { /* stored innermost first */
+            const char *f = stacks[t][j], *colon = strrchr(f, ':');
+            assert_non_null(colon);
+            tu_varint(&m, strtoull(colon + 1, NULL, 10) + 1);
+            tu_varint(&m, (uint64_t)(colon - f));
+            tu_put(&m, f, (size_t)(colon - f));
+        }
+        tu_varint(&m, 0);
+    }
+    uint64_t prev = 0;
+    for (size_t i = 0; i < nev; i++) {
+        uint64_t us = (uint64_t)ev[i].ms * 1000 - prev;
+        prev = (uint64_t)ev[i].ms * 1000;
+        tu_event(&d, 0, ev[i].size < 0, ev[i].trace, us / 1000000, us % 1000000,
+                 (uint64_t)(ev[i].size < 0 ? -ev[i].size : ev[i].size));
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s.hpm", fb);
+    tu_write_file(path, m.p, m.len);
+    snprintf(path, sizeof path, "%s.hpd", fb);
+    tu_write_file(path, d.p, d.len);
+    tu_free(&m);
+    tu_free(&d);
+}
+
+void tu_craft_digest(const char *fb, const char *const *const *stacks, size_t nstacks,
+                     const tu_ev *ev, size_t nev, uint32_t interval_ms)
+{
+    tu_craft(fb, stacks, nstacks, ev, nev);
+    assert_int_equal(hp_hpc_make(fb, interval_ms / 1000.0, 0.0, 0), HP_OK);
+}
+
+char *tu_read_text(const char *path)
+{
+    size_t n;
+    return (char *)tu_read_file(path, &n); /* it ends the data with a NUL */
+}
+
+/* ---- gzip and pprof, read back -------------------------------------------- */
+
+/* Inflates a whole gzip file. */
+uint8_t *tu_gunzip(const uint8_t *src, size_t n, size_t *out_len)
+{
+    z_stream z = {0};
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)(uintptr_t)src;
+    z.avail_in = (uInt)n;
+    int rc;
+    do {
+        if (len == cap)
+            out = realloc(out, cap *= 2);
+        z.next_out = out + len;
+        z.avail_out = (uInt)(cap - len);
+        rc = inflate(&z, Z_NO_FLUSH);
+        assert_true(rc == Z_OK || rc == Z_STREAM_END);
+        len = cap - z.avail_out;
+    } while (rc != Z_STREAM_END);
+    assert_int_equal(z.avail_in, 0); /* one gzip member, nothing after it */
+    inflateEnd(&z);
+    *out_len = len;
+    return out;
+}
+
+Perftools__Profiles__Profile *tu_read_pprof(const char *path)
+{
+    size_t n, len;
+    uint8_t *gz = tu_read_file(path, &n);
+    assert_non_null(gz);
+    assert_true(n > 18);
+    assert_int_equal(gz[0], 0x1f);
+    assert_int_equal(gz[1], 0x8b);
+    assert_int_equal(gz[4] | gz[5] | gz[6] | gz[7], 0); /* mtime 0: reproducible */
+    uint8_t *raw = tu_gunzip(gz, n, &len);
+    Perftools__Profiles__Profile *p = perftools__profiles__profile__unpack(NULL, len, raw);
+    assert_non_null(p);
+    free(gz);
+    free(raw);
+    return p;
 }

@@ -91,4 +91,36 @@ const char *tu_data_dir(void);
 void tu_generate(const char *base, uint64_t events, uint32_t traces, double seconds, uint64_t seed,
                  const char *extra);
 
+/* ---- crafted profiles for the exporters' tests ------------------------------ */
+
+/* One event of a crafted profile: at `ms` milliseconds, `size` bytes of
+ * `trace` allocated (size > 0) or freed (size < 0). */
+typedef struct tu_ev {
+    uint32_t ms;
+    uint32_t trace;
+    int64_t size;
+} tu_ev;
+
+/* Writes FILEBASE.hpm (start 1795000000.5 s, every allocation recorded,
+ * trace i+1 = stacks[i], a NULL-terminated list of "file:line" frames,
+ * outermost first) and FILEBASE.hpd (the events, in time order). */
+void tu_craft(const char *fb, const char *const *const *stacks, size_t nstacks, const tu_ev *ev,
+              size_t nev);
+
+/* tu_craft, then a v2 digest with `interval_ms` and precision 0. */
+void tu_craft_digest(const char *fb, const char *const *const *stacks, size_t nstacks,
+                     const tu_ev *ev, size_t nev, uint32_t interval_ms);
+
+/* A whole file as a NUL-terminated string (NULL if missing); caller frees. */
+char *tu_read_text(const char *path);
+
+/* Inflates a whole gzip file (one member, nothing after it). */
+uint8_t *tu_gunzip(const uint8_t *src, size_t n, size_t *out_len);
+
+/* Reads a gzip-compressed pprof profile back with the generated code,
+ * checking the gzip header's time is 0; free it with
+ * perftools__profiles__profile__free_unpacked(p, NULL). */
+struct Perftools__Profiles__Profile;
+struct Perftools__Profiles__Profile *tu_read_pprof(const char *path);
+
 #endif
