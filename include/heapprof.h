@@ -859,6 +859,24 @@ HP_API int hp_diff_options_init(hp_diff_options *opts, unsigned version);
  * threshold was passed (the output is written either way), or an error. */
 HP_API int hp_diff(const char *base, const char *new_filebase, const hp_diff_options *opts);
 
+/* Advice for a batch: the cost of a digest measured on the batch's largest
+ * profile (hp_tune with up to max_threads threads, capped by
+ * hp_thread_count, on its first slice_bytes), then the whole batch replayed
+ * under that model with the automatic scheduler and with every fixed
+ * --jobs. */
+typedef struct hp_batch_tuning {
+    int cores;              /* the threads the batch would use */
+    double s_per_byte;      /* measured: one thread's seconds per .hpd byte */
+    double serial;          /* measured: a digest's serial fraction */
+    double automatic_s;     /* predicted seconds with the scheduler */
+    int best_jobs;          /* the best fixed --jobs under the model */
+    double best_jobs_s;     /* and its predicted seconds */
+    int advise_jobs;        /* 1 when that --jobs beats the scheduler by over 10% */
+} hp_batch_tuning;
+
+HP_API int hp_tune_batch(const hp_batch *b, double interval, double precision, int max_threads,
+                         uint64_t slice_bytes, hp_batch_tuning *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,6 +36,34 @@ static void points_and_recommendation(void **state)
     free(tmp);
 }
 
+/* A batch: the model measured on its largest profile, the batch replayed
+ * with the scheduler and every fixed --jobs; the scheduler needs no help. */
+static void batch_advice(void **state)
+{
+    tu_scratch *s = *state;
+    for (int i = 0; i < 4; i++) {
+        char *fb = tu_path(s->dir, "q%d", i);
+        tu_generate(fb, 20000 + 30000 * (uint64_t)i, 50, 5, (uint64_t)i + 1, NULL);
+        free(fb);
+    }
+    hp_batch *b;
+    assert_int_equal(hp_batch_new(&b), HP_OK);
+    assert_int_equal(hp_batch_add(b, s->dir, 0), HP_OK);
+    hp_batch_tuning t;
+    assert_int_equal(hp_tune_batch(b, 0.1, 0.01, 2, 0, &t), HP_OK);
+    assert_int_equal(t.cores, hp_thread_count(2));
+    assert_true(t.s_per_byte > 0 && t.serial >= 0 && t.serial <= 1);
+    assert_true(t.automatic_s > 0 && t.best_jobs_s > 0);
+    assert_true(t.best_jobs >= 1 && t.best_jobs <= t.cores);
+    assert_int_equal(t.advise_jobs, t.best_jobs_s < 0.9 * t.automatic_s);
+    assert_int_equal(t.advise_jobs, 0);
+    hp_batch_free(b);
+    hp_batch *empty;
+    assert_int_equal(hp_batch_new(&empty), HP_OK);
+    assert_int_equal(hp_tune_batch(empty, 0.1, 0.01, 2, 0, &t), HP_EINVAL);
+    hp_batch_free(empty);
+}
+
 static void bad_arguments(void **state)
 {
     tu_scratch *s = *state;
@@ -53,6 +81,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(points_and_recommendation, tu_scratch_setup,
                                         tu_scratch_teardown),
+        cmocka_unit_test_setup_teardown(batch_advice, tu_scratch_setup, tu_scratch_teardown),
         cmocka_unit_test_setup_teardown(bad_arguments, tu_scratch_setup, tu_scratch_teardown),
     };
     return cmocka_run_group_tests_name("tune", tests, NULL, NULL);
