@@ -192,7 +192,10 @@ HP_API int hp_hpm_warm_raw_trace_cache(hp_hpm *hpm);
 
 /* The frames of trace `index`, outermost first. Returns 0 and sets *frames
  * and *depth, HP_NO_TRACE for index 0 or an index past the last trace, or a
- * negative error. The array lives as long as the handle. */
+ * negative error. Traces load lazily, in file order, into one growing
+ * array: the frames stay valid until a later call loads more traces (a
+ * lookup past those loaded so far), and for as long as the handle once
+ * hp_hpm_warm_raw_trace_cache() has loaded them all. */
 HP_API int hp_hpm_raw_trace(hp_hpm *hpm, uint32_t index, const hp_frame **frames, size_t *depth);
 
 /* The name of an interned file (see hp_frame), or NULL for an unknown id. */
