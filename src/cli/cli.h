@@ -58,6 +58,13 @@ void cli_digest_done(const char *fb, const hp_make_report *r, int verbose);
  * events. Counts are events per range, ranges+1 of them. */
 int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *counts);
 
+/* Warns when a digest no longer reflects its profile (hp_hpc_is_stale): the
+ * open `hpc` at `path`, or (hpc NULL) the file at `path` opened here. */
+void cli_warn_stale(hp_hpc *hpc, const char *path, const char *filebase);
+
+/* The same for FILEBASE.hpc, before a command that reads it. */
+void cli_warn_stale_filebase(const char *filebase);
+
 /* Monotonic seconds, for progress and durations. */
 double cli_now(void);
 

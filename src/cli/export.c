@@ -127,6 +127,7 @@ int cmd_export(int argc, char **argv)
     char *fb = hp_filebase_of(argv[optind]);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
+    cli_warn_stale_filebase(fb);
     rc = hp_export(fb, &o);
     free(fb);
     return rc < 0 ? cli_lib_error(rc) : EXIT_OK;
@@ -196,6 +197,7 @@ int cmd_timeline(int argc, char **argv)
     char *fb = hp_filebase_of(argv[optind]);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
+    cli_warn_stale_filebase(fb);
     rc = hp_timeline(fb, &o);
     free(fb);
     return rc < 0 ? cli_lib_error(rc) : EXIT_OK;
@@ -304,6 +306,9 @@ int cmd_diff(int argc, char **argv)
         free(newfb);
         return cli_error(EXIT_DATA, "out of memory");
     }
+    cli_warn_stale_filebase(base);
+    if (strcmp(base, newfb))
+        cli_warn_stale_filebase(newfb);
     rc = hp_diff(base, newfb, &o);
     if (rc == HP_OVER_LIMIT) {
         int64_t growth = sum.new_total - sum.base_total;

@@ -157,9 +157,8 @@ static size_t snapshot_total(const hp_snapshot *s, int64_t *total)
 static void digest_warnings(hp_hpc *hpc, const char *path, const char *filebase, uint32_t ntraces,
                             uint32_t max_trace)
 {
-    if (filebase && hp_hpc_is_stale(hpc, filebase))
-        cli_warn("%s: made from other inputs than %s.hpm and .hpd as they are now: digest again",
-                 path, filebase);
+    if (filebase)
+        cli_warn_stale(hpc, path, filebase);
     if (ntraces && max_trace > ntraces)
         cli_warn("%s: names trace %" PRIu32 " but %s.hpm has %" PRIu32
                  " traces: a digest of another profile?",

@@ -89,6 +89,24 @@ int cli_sampling_suspicious(const hp_range *ranges, size_t n, const uint64_t *co
     return 0;
 }
 
+void cli_warn_stale(hp_hpc *hpc, const char *path, const char *filebase)
+{
+    hp_hpc *own = NULL;
+    if (!hpc && hp_hpc_open_path(&own, path) < 0)
+        return; /* the command itself will say what is wrong with it */
+    if (hp_hpc_is_stale(hpc ? hpc : own, filebase))
+        cli_warn("%s: made from other inputs than %s.hpm and .hpd as they are now: digest again",
+                 path, filebase);
+    hp_hpc_close(own);
+}
+
+void cli_warn_stale_filebase(const char *filebase)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s.hpc", filebase);
+    cli_warn_stale(NULL, path, filebase);
+}
+
 double cli_now(void)
 {
     struct timespec t;

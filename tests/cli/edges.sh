@@ -314,6 +314,10 @@ cp -p "$P.hpm" "$P.hpd" "$T/alone/"
 touch "$T/alone/tiny.hpd"
 check run 0 "$HEAPPROF" info "$T/alone/tiny" && check has "$T/err" "made from other inputs"
 check run 0 "$HEAPPROF" snapshot "$T/alone/tiny" --at 0 && check has "$T/err" "made from other inputs"
+for c in "export -o $T/alone/e.pb.gz" "timeline -o $T/alone/t.csv"; do
+    # shellcheck disable=SC2086
+    check run 0 "$HEAPPROF" $c "$T/alone/tiny" && check has "$T/err" "made from other inputs"
+done
 cp -p "$DATA/small-a.hpm" "$DATA/small-a.hpd" "$T/alone/"
 "$HEAPPROF" digest -q -i 1 "$T/alone/small-a"
 cp "$T/alone/small-a.hpc" "$T/alone/tiny.hpc"
