@@ -875,6 +875,9 @@ typedef struct hp_batch_tuning {
     int best_jobs;          /* the best fixed --jobs under the model */
     double best_jobs_s;     /* and its predicted seconds */
     int advise_jobs;        /* 1 when that --jobs beats the scheduler by over 10% */
+    size_t sample;          /* the profile measured (hp_batch_filebase's index) */
+    hp_tune_point points[16]; /* its measurements, as hp_tune gives them */
+    size_t npoints;
 } hp_batch_tuning;
 
 HP_API int hp_tune_batch(const hp_batch *b, double interval, double precision, int max_threads,

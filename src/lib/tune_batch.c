@@ -11,24 +11,35 @@
 /* How much better than the scheduler a fixed --jobs must be to be advised. */
 #define ADVISE_MARGIN 0.10
 
+static int cmp_larger(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a < b) - (a > b);
+}
+
 int hp_tune_batch(const hp_batch *b, double interval, double precision, int max_threads,
                   uint64_t slice_bytes, hp_batch_tuning *out)
 {
     memset(out, 0, sizeof *out);
-    size_t n = hp_batch_count(b);
-    if (n == 0)
+    size_t n = hp_batch_count(b), big = n, ok = 0;
+    /* the largest profile that can be read: the one whose scaling decides
+     * the batch (entries that failed to expand take no part) */
+    for (size_t i = 0; i < n; i++)
+        if (!hp_batch_error(b, i)) {
+            ok++;
+            if (big == n || hp_batch_input_bytes(b, i) > hp_batch_input_bytes(b, big))
+                big = i;
+        }
+    if (ok == 0)
         return hp_fail(HP_EINVAL, "no profiles to tune for");
     int cores = hp_thread_count(max_threads);
-    /* the largest profile: the one whose scaling decides the batch */
-    size_t big = 0;
-    for (size_t i = 1; i < n; i++)
-        if (hp_batch_input_bytes(b, i) > hp_batch_input_bytes(b, big))
-            big = i;
-    hp_tune_point pts[16];
+    hp_tune_point *pts = out->points;
     size_t np;
     int best;
-    HP_TRY(hp_tune(hp_batch_filebase(b, big), interval, precision, cores, slice_bytes, pts, 16, &np,
-                   &best));
+    HP_TRY(hp_tune(hp_batch_filebase(b, big), interval, precision, cores, slice_bytes, pts,
+                   sizeof out->points / sizeof *out->points, &np, &best));
+    out->sample = big;
+    out->npoints = np;
     hp_cost_model m;
     hp_cost_model_default(&m);
     if (np > 0 && pts[0].bytes > 0 && pts[0].seconds > 0)
@@ -39,17 +50,14 @@ int hp_tune_batch(const hp_batch *b, double interval, double precision, int max_
         double e = (1 / s - 1 / p) / (1 - 1 / p);
         m.serial = e < 0 ? 0 : e > 1 ? 1 : e;
     }
-    uint64_t *sizes = malloc(n * sizeof *sizes);
+    uint64_t *sizes = malloc(ok * sizeof *sizes);
     if (!sizes)
         return hp_fail(HP_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        sizes[i] = hp_batch_input_bytes(b, i);
-    for (size_t i = 1; i < n; i++) /* largest first, as the batch runs */
-        for (size_t j = i; j > 0 && sizes[j - 1] < sizes[j]; j--) {
-            uint64_t t = sizes[j];
-            sizes[j] = sizes[j - 1];
-            sizes[j - 1] = t;
-        }
+    n = 0;
+    for (size_t i = 0; i < hp_batch_count(b); i++)
+        if (!hp_batch_error(b, i))
+            sizes[n++] = hp_batch_input_bytes(b, i);
+    qsort(sizes, n, sizeof *sizes, cmp_larger); /* largest first, as the batch runs */
     out->cores = cores;
     out->s_per_byte = m.s_per_byte;
     out->serial = m.serial;

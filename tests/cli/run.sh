@@ -283,6 +283,11 @@ check run 0 "$HEAPPROF" tune --max-threads 2 "$B/p3"
 has "$T/out" "recommended: -j " && [ "$(grep -cE '^ +[12] ' "$T/out")" -eq 2 ] && ok || bad "tune: rows for 1 and 2 threads"
 check run 2 "$HEAPPROF" tune --max-threads 0 "$B/p3" && check one_line_error "invalid --max-threads"
 check run 1 "$HEAPPROF" tune "$T/nope" && check one_line_error "nope.hpm: cannot open"
+# a directory: the batch's advice, measured on its largest profile (p3)
+check run 0 "$HEAPPROF" tune --max-threads 2 -i 0.5 "$B"
+grep -qE "^batch: [0-9]+ profiles" "$T/out" && has "$T/out" "measured on the largest, $B/p3" \
+    && grep -qE '^recommended: (-j 2 and no --jobs|--jobs [12] -j 2)' "$T/out" && ok || bad "tune DIR: the batch's advice"
+mkdir -p "$T/empty" && check run 1 "$HEAPPROF" tune "$T/empty" && check one_line_error "no profiles"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

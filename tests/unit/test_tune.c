@@ -1,6 +1,8 @@
 /* tune.c: thread counts from measurements. */
 #include "testutil.h"
 
+#include <string.h>
+
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -57,6 +59,11 @@ static void batch_advice(void **state)
     assert_true(t.best_jobs >= 1 && t.best_jobs <= t.cores);
     assert_int_equal(t.advise_jobs, t.best_jobs_s < 0.9 * t.automatic_s);
     assert_int_equal(t.advise_jobs, 0);
+    /* measured on the largest (q3, the most events), 1 and 2 threads */
+    assert_non_null(strstr(hp_batch_filebase(b, t.sample), "q3"));
+    assert_int_equal(t.npoints, 2);
+    assert_int_equal(t.points[0].threads, 1);
+    assert_int_equal(t.points[1].threads, 2);
     hp_batch_free(b);
     hp_batch *empty;
     assert_int_equal(hp_batch_new(&empty), HP_OK);
