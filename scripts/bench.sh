@@ -167,7 +167,7 @@ for n in "${NEED[@]}"; do gen "$n"; done
 # digest), input, and for digests a workload label, interval, precision and
 # threads.
 NP=0
-declare -A P_KIND=() P_INPUT=() P_LABEL=() P_IV=() P_PREC=() P_J=() P_SECS=() P_RSS=() P_PHN=() P_PHV=() P_REPORT=() IDX=()
+declare -A P_KIND=() P_INPUT=() P_LABEL=() P_IV=() P_PREC=() P_J=() P_SECS=() P_RSS=() P_PHN=() P_PHV=() P_REPORT=() P_ALL=() P_MIN=() P_MAX=() IDX=()
 add_point() { # KIND INPUT [LABEL IV PREC J]
     P_KIND[$NP]=$1
     P_INPUT[$NP]=$2
@@ -215,6 +215,9 @@ summarise() {
     local i=$1
     P_SECS[$i]=$(awk '{print $1}' "$DIR/.runs.$i" | median)
     P_RSS[$i]=$(awk '{print $2 / 1024}' "$DIR/.runs.$i" | sort -g | tail -1)
+    P_ALL[$i]=$(awk '{printf "%s%s", (NR > 1 ? ", " : ""), $1}' "$DIR/.runs.$i")
+    P_MIN[$i]=$(awk '{print $1}' "$DIR/.runs.$i" | sort -g | head -1)
+    P_MAX[$i]=$(awk '{print $1}' "$DIR/.runs.$i" | sort -g | tail -1)
     P_PHN[$i]=$(awk '!seen[$1]++ {print $1}' "$DIR/.phases.$i" | tr '\n' ' ')
     P_PHV[$i]=
     local name
@@ -382,17 +385,17 @@ for input in "${!INPUT_BASE[@]}"; do
 done
 if [ ${#BASE_SECS[@]} -gt 0 ]; then
     echo
-    echo "plain decoders (1 thread)   seconds   peak RSS (the mapped file counts)"
+    echo "plain decoders (1 thread)   seconds       (min-max)   peak RSS (the mapped file counts)"
     js=
     for input in hpgen busy real; do
         [ -n "${BASE_SECS[$input]:-}" ] || continue
         i=${IDX[baseline,$input,0]}
-        printf '  baseline, %-15s %8.3f   %s\n' "$input" "${P_SECS[$i]}" "$(mib "${P_RSS[$i]}")"
-        js="$js${js:+, }\"$input\": {\"seconds\": ${P_SECS[$i]}, \"peak_rss_mib\": ${P_RSS[$i]}, \"events\": ${INPUT_EVENTS[$input]}, \"hpd_bytes\": ${INPUT_BYTES[$input]}, \"output\": $(jstr "${P_REPORT[$i]}")"
+        printf '  baseline, %-15s %8.3f %15s   %s\n' "$input" "${P_SECS[$i]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" "$(mib "${P_RSS[$i]}")"
+        js="$js${js:+, }\"$input\": {\"seconds\": ${P_SECS[$i]}, \"runs_seconds\": [${P_ALL[$i]}], \"peak_rss_mib\": ${P_RSS[$i]}, \"events\": ${INPUT_EVENTS[$input]}, \"hpd_bytes\": ${INPUT_BYTES[$input]}, \"output\": $(jstr "${P_REPORT[$i]}")"
         f=${IDX[baseline_fread,$input,0]:-}
         if [ -n "$f" ]; then
-            printf '  baseline_fread, %-9s %8.3f   %s\n' "$input" "${P_SECS[$f]}" "$(mib "${P_RSS[$f]}")"
-            js="$js, \"fread_seconds\": ${P_SECS[$f]}, \"fread_peak_rss_mib\": ${P_RSS[$f]}"
+            printf '  baseline_fread, %-9s %8.3f %15s   %s\n' "$input" "${P_SECS[$f]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$f]}" "${P_MAX[$f]}")" "$(mib "${P_RSS[$f]}")"
+            js="$js, \"fread_seconds\": ${P_SECS[$f]}, \"fread_runs_seconds\": [${P_ALL[$f]}], \"fread_peak_rss_mib\": ${P_RSS[$f]}"
         fi
         js="$js}"
     done
@@ -407,7 +410,7 @@ workload_table() {
     local i1=${IDX[$label,$input,1]:-} j i base=${BASE_SECS[$input]:-} fread=${FREAD_SECS[$input]:-}
     echo
     echo "digest $input -i $iv -p $prec"
-    printf '  %7s %9s %8s %12s %10s %10s %9s %7s\n' threads seconds speedup "/ baseline" "/ fread" "peak RSS" MB/s "e (KF)"
+    printf '  %7s %9s %15s %8s %11s %8s %9s %6s %7s\n' threads seconds "(min-max)" speedup "/ baseline" "/ fread" "peak RSS" MB/s "e (KF)"
     local pts=
     for j in "$@"; do
         i=${IDX[$label,$input,$j]:-}
@@ -418,8 +421,9 @@ workload_table() {
         vf=$(ratio "$s" "$fread")
         e=$([ -n "$i1" ] && kf "${P_SECS[$i1]}" "$s" "$j" || echo null)
         mbs=$(awk -v b="${INPUT_BYTES[$input]}" -v s="$s" 'BEGIN {printf "%.0f", b / s / 1e6}')
-        printf '  %7s %9.3f %8s %12s %10s %10s %9s %7s\n' "$j" "$s" "$(fx "$sp")" "$(fx "$vb")" "$(fx "$vf")" \
-            "$(mib "${P_RSS[$i]}")" "$mbs" "$([ "$e" = null ] && echo - || printf '%.3f' "$e")"
+        printf '  %7s %9.3f %15s %8s %11s %8s %9s %6s %7s\n' "$j" "$s" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
+            "$(fx "$sp")" "$(fx "$vb")" "$(fx "$vf")" "$(mib "${P_RSS[$i]}")" "$mbs" \
+            "$([ "$e" = null ] && echo - || printf '%.3f' "$e")"
         local ph= k=0 n
         local -a vals=(${P_PHV[$i]})
         for n in ${P_PHN[$i]}; do
@@ -429,7 +433,7 @@ workload_table() {
             ph="$ph${ph:+, }\"$n\": {\"seconds\": ${vals[$k]}, \"serial_fraction\": $pe}"
             k=$((k + 1))
         done
-        pts="$pts${pts:+, }\"$j\": {\"seconds\": $s, \"peak_rss_mib\": ${P_RSS[$i]}, \"speedup\": $sp, \"vs_baseline\": $vb, \"vs_fread_baseline\": $vf, \"serial_fraction\": $e, \"mb_per_s\": $mbs, \"events_per_s\": $(awk -v e="${INPUT_EVENTS[$input]:-0}" -v s="$s" 'BEGIN {printf "%.0f", e / s}'), \"phases\": {$ph}, \"report\": $(jstr "${P_REPORT[$i]:-}")}"
+        pts="$pts${pts:+, }\"$j\": {\"seconds\": $s, \"runs_seconds\": [${P_ALL[$i]}], \"peak_rss_mib\": ${P_RSS[$i]}, \"speedup\": $sp, \"vs_baseline\": $vb, \"vs_fread_baseline\": $vf, \"serial_fraction\": $e, \"mb_per_s\": $mbs, \"events_per_s\": $(awk -v e="${INPUT_EVENTS[$input]:-0}" -v s="$s" 'BEGIN {printf "%.0f", e / s}'), \"phases\": {$ph}, \"report\": $(jstr "${P_REPORT[$i]:-}")}"
         WT[$label,$j]=$s
     done
     # phases: every name seen at any thread count, in order of appearance
@@ -482,13 +486,14 @@ HOG_RATIO=
 if [ ${#HOG_IDX[@]} -gt 0 ]; then
     echo
     echo "digest hpgen -i 1 -p 0.01 with $HOGS CPU-bound process(es) running$([ "${HOG_PIN:-0}" = 1 ] && echo ' (pinned to CPU 0)')"
-    printf '  %7s %9s %12s %10s\n' threads seconds "/ -j 1" "peak RSS"
+    printf '  %7s %9s %15s %8s %10s\n' threads seconds "(min-max)" "/ -j 1" "peak RSS"
     js=
     h1=${IDX[hog_i1,hpgen,1]:-}
     for i in "${HOG_IDX[@]}"; do
         r=$([ -n "$h1" ] && ratio "${P_SECS[$i]}" "${P_SECS[$h1]}" || echo null)
-        printf '  %7s %9.3f %12s %10s\n' "${P_J[$i]}" "${P_SECS[$i]}" "$(fx "$r")" "$(mib "${P_RSS[$i]}")"
-        js="$js${js:+, }\"${P_J[$i]}\": {\"seconds\": ${P_SECS[$i]}, \"vs_j1\": $r, \"peak_rss_mib\": ${P_RSS[$i]}}"
+        printf '  %7s %9.3f %15s %8s %10s\n' "${P_J[$i]}" "${P_SECS[$i]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
+            "$(fx "$r")" "$(mib "${P_RSS[$i]}")"
+        js="$js${js:+, }\"${P_J[$i]}\": {\"seconds\": ${P_SECS[$i]}, \"runs_seconds\": [${P_ALL[$i]}], \"vs_j1\": $r, \"peak_rss_mib\": ${P_RSS[$i]}}"
         [ "${P_J[$i]}" = 2 ] && HOG_RATIO=$r
     done
     addj "\"hog\": {\"input\": \"hpgen\", \"interval\": 1, \"precision\": 0.01, \"hogs\": $HOGS, \"pinned\": $([ "${HOG_PIN:-0}" = 1 ] && echo true || echo false), \"points\": {$js}}"
