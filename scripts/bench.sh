@@ -34,8 +34,15 @@
 # machine spread over all points instead of favouring some. Times are
 # wall-clock from build/timeit (microseconds; peak RSS from wait4).
 #
+# A shared machine: timeit also reports the CPU time other processes used
+# during each run. Before a timed run the script waits (up to QUIET_WAIT s)
+# until others use under QUIET_CORES of the machine, and a run they disturbed
+# anyway is done again (up to QUIET_RETRIES times); the tables give the
+# median of the cores others used ("others"), results.json every run's.
+#
 # Environment (all optional):
 #   RUNS=5             timed runs per point
+#   QUIET=1 QUIET_CORES=0.15 QUIET_WAIT=600 QUIET_RETRIES=3   (QUIET=0: none)
 #   THREADS="1 2 ..."  thread counts (default: 1 2 4 8 12 16 up to the
 #                      cores, and the core count itself)
 #   BENCH_EVENTS=150000000 BUSY_EVENTS=120000000 BIG_EVENTS=600000000
@@ -92,6 +99,12 @@ for b in "$HEAPPROF" "$HPGEN" "$BASELINE" "$TIMEIT"; do
 done
 mkdir -p "$DIR"
 log() { echo "bench: $*" >&2; }
+QUIET=${QUIET:-1}
+QUIET_CORES=${QUIET_CORES:-0.15}
+QUIET_WAIT=${QUIET_WAIT:-600}
+QUIET_RETRIES=${QUIET_RETRIES:-3}
+ALLOWED=0 # cores others may use: the hogs, in the hog section
+CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # ---- helpers ------------------------------------------------------------------
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "null"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -117,6 +130,31 @@ parse_phases() {
             printf "%s %.6f\n", name, v
         }
     }' "$@"
+}
+
+# The cores the machine's processes used over half a second (none of ours
+# runs meanwhile).
+stat_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat 2>/dev/null || echo 0; }
+others_now() {
+    local a b
+    a=$(stat_busy)
+    sleep 0.5
+    b=$(stat_busy)
+    awk -v a="$a" -v b="$b" -v t="$CLK" 'BEGIN {printf "%.3f", (b - a) / t / 0.5}'
+}
+too_busy() { awk -v o="$1" -v a="$ALLOWED" -v q="$QUIET_CORES" 'BEGIN {exit !(o > a + q)}'; }
+wait_quiet() {
+    [ "$QUIET" = 1 ] || return 0
+    local waited=0 o
+    while o=$(others_now) && too_busy "$o"; do
+        if [ "$waited" -ge "$QUIET_WAIT" ]; then
+            log "others still use $o cores after ${QUIET_WAIT} s; going on"
+            return 0
+        fi
+        [ "$waited" = 0 ] && log "waiting for other processes ($o cores busy) ..."
+        sleep 5
+        waited=$((waited + 5))
+    done
 }
 
 # ---- inputs -------------------------------------------------------------------
@@ -167,7 +205,7 @@ for n in "${NEED[@]}"; do gen "$n"; done
 # digest), input, and for digests a workload label, interval, precision and
 # threads.
 NP=0
-declare -A P_KIND=() P_INPUT=() P_LABEL=() P_IV=() P_PREC=() P_J=() P_SECS=() P_RSS=() P_PHN=() P_PHV=() P_REPORT=() P_ALL=() P_MIN=() P_MAX=() IDX=()
+declare -A P_KIND=() P_INPUT=() P_LABEL=() P_IV=() P_PREC=() P_J=() P_SECS=() P_RSS=() P_PHN=() P_PHV=() P_REPORT=() P_ALL=() P_MIN=() P_MAX=() P_OTH=() P_OTHALL=() IDX=()
 add_point() { # KIND INPUT [LABEL IV PREC J]
     P_KIND[$NP]=$1
     P_INPUT[$NP]=$2
@@ -189,17 +227,27 @@ point_cmd() { # INDEX -> the command in CMD[]
         -o "$DIR/out.hpc" "$base") ;;
     esac
 }
-# run_point INDEX [TIMED]: one run; a timed one appends to the point's runs
+# run_point INDEX [TIMED]: one run; a timed one waits for a quiet machine,
+# is done again if others disturbed it, and appends "SECONDS RSS_KIB
+# OTHERS_CORES STEAL_S" to the point's runs
 run_point() {
-    local i=$1
+    local i=$1 try=0 secs kb cpu oth steal
     point_cmd "$i"
-    if ! "$TIMEIT" "$DIR/.t" "${CMD[@]}" >"$DIR/.out" 2>"$DIR/.err"; then
-        echo "bench: failed: ${CMD[*]}" >&2
-        cat "$DIR/.err" >&2
-        exit 1
-    fi
-    [ "${2:-}" = timed ] || return 0
-    cat "$DIR/.t" >>"$DIR/.runs.$i"
+    while :; do
+        [ "${2:-}" = timed ] && wait_quiet
+        if ! "$TIMEIT" "$DIR/.t" "${CMD[@]}" >"$DIR/.out" 2>"$DIR/.err"; then
+            echo "bench: failed: ${CMD[*]}" >&2
+            cat "$DIR/.err" >&2
+            exit 1
+        fi
+        [ "${2:-}" = timed ] || return 0
+        read -r secs kb cpu oth steal <"$DIR/.t"
+        oth=$(awk -v o="${oth:-0}" -v s="$secs" 'BEGIN {printf "%.3f", (s > 0 ? o / s : 0)}')
+        { [ "$QUIET" = 1 ] && too_busy "$oth" && [ "$try" -lt "$QUIET_RETRIES" ]; } || break
+        try=$((try + 1))
+        log "others used $oth cores during ${P_LABEL[$i]} -j ${P_J[$i]:-1}: again ($try of $QUIET_RETRIES)"
+    done
+    echo "$secs $kb $oth ${steal:-0}" >>"$DIR/.runs.$i"
     case ${P_KIND[$i]} in
     digest)
         # the phases, then "unaccounted": the wall time they leave out
@@ -218,6 +266,8 @@ summarise() {
     P_ALL[$i]=$(awk '{printf "%s%s", (NR > 1 ? ", " : ""), $1}' "$DIR/.runs.$i")
     P_MIN[$i]=$(awk '{print $1}' "$DIR/.runs.$i" | sort -g | head -1)
     P_MAX[$i]=$(awk '{print $1}' "$DIR/.runs.$i" | sort -g | tail -1)
+    P_OTH[$i]=$(awk '{print $3}' "$DIR/.runs.$i" | median)
+    P_OTHALL[$i]=$(awk '{printf "%s%s", (NR > 1 ? ", " : ""), $3}' "$DIR/.runs.$i")
     P_PHN[$i]=$(awk '!seen[$1]++ {print $1}' "$DIR/.phases.$i" | tr '\n' ' ')
     P_PHV[$i]=
     local name
@@ -301,7 +351,9 @@ if want hog; then
         HOG_PIDS+=($!)
     done
     log "hog: $HOGS CPU-bound process(es) running$([ "${HOG_PIN:-0}" = 1 ] && echo ', pinned to CPU 0')"
+    ALLOWED=$HOGS
     measure_rounds "${HOG_IDX[@]}"
+    ALLOWED=0
     stop_hogs
 fi
 
@@ -333,6 +385,7 @@ if want big; then
     BIG_J=$(printf '%s\n' 2 "$JMAX" | awk -v n="$NPROC" '$1 <= n' | sort -un | tr '\n' ' ')
     for j in $BIG_J; do
         log "big input: -i 1 -j $j"
+        wait_quiet
         "$TIMEIT" "$DIR/.t" "$HEAPPROF" digest -q -i 1 -p 0.01 -j "$j" -o "$DIR/big.hpc" "${INPUT_BASE[big]}"
         read -r s kb <"$DIR/.t"
         BIG_SECS[$j]=$s
@@ -385,16 +438,16 @@ for input in "${!INPUT_BASE[@]}"; do
 done
 if [ ${#BASE_SECS[@]} -gt 0 ]; then
     echo
-    echo "plain decoders (1 thread)   seconds       (min-max)   peak RSS (the mapped file counts)"
+    echo "plain decoders (1 thread)   seconds       (min-max)  others   peak RSS (the mapped file counts)"
     js=
     for input in hpgen busy real; do
         [ -n "${BASE_SECS[$input]:-}" ] || continue
         i=${IDX[baseline,$input,0]}
-        printf '  baseline, %-15s %8.3f %15s   %s\n' "$input" "${P_SECS[$i]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" "$(mib "${P_RSS[$i]}")"
-        js="$js${js:+, }\"$input\": {\"seconds\": ${P_SECS[$i]}, \"runs_seconds\": [${P_ALL[$i]}], \"peak_rss_mib\": ${P_RSS[$i]}, \"events\": ${INPUT_EVENTS[$input]}, \"hpd_bytes\": ${INPUT_BYTES[$input]}, \"output\": $(jstr "${P_REPORT[$i]}")"
+        printf '  baseline, %-15s %8.3f %15s %7.2f   %s\n' "$input" "${P_SECS[$i]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" "${P_OTH[$i]}" "$(mib "${P_RSS[$i]}")"
+        js="$js${js:+, }\"$input\": {\"seconds\": ${P_SECS[$i]}, \"runs_seconds\": [${P_ALL[$i]}], \"others_cores\": [${P_OTHALL[$i]}], \"peak_rss_mib\": ${P_RSS[$i]}, \"events\": ${INPUT_EVENTS[$input]}, \"hpd_bytes\": ${INPUT_BYTES[$input]}, \"output\": $(jstr "${P_REPORT[$i]}")"
         f=${IDX[baseline_fread,$input,0]:-}
         if [ -n "$f" ]; then
-            printf '  baseline_fread, %-9s %8.3f %15s   %s\n' "$input" "${P_SECS[$f]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$f]}" "${P_MAX[$f]}")" "$(mib "${P_RSS[$f]}")"
+            printf '  baseline_fread, %-9s %8.3f %15s %7.2f   %s\n' "$input" "${P_SECS[$f]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$f]}" "${P_MAX[$f]}")" "${P_OTH[$f]}" "$(mib "${P_RSS[$f]}")"
             js="$js, \"fread_seconds\": ${P_SECS[$f]}, \"fread_runs_seconds\": [${P_ALL[$f]}], \"fread_peak_rss_mib\": ${P_RSS[$f]}"
         fi
         js="$js}"
@@ -410,7 +463,7 @@ workload_table() {
     local i1=${IDX[$label,$input,1]:-} j i base=${BASE_SECS[$input]:-} fread=${FREAD_SECS[$input]:-}
     echo
     echo "digest $input -i $iv -p $prec"
-    printf '  %7s %9s %15s %8s %11s %8s %9s %6s %7s\n' threads seconds "(min-max)" speedup "/ baseline" "/ fread" "peak RSS" MB/s "e (KF)"
+    printf '  %7s %9s %15s %8s %11s %8s %9s %6s %7s %7s\n' threads seconds "(min-max)" speedup "/ baseline" "/ fread" "peak RSS" MB/s "e (KF)" others
     local pts=
     for j in "$@"; do
         i=${IDX[$label,$input,$j]:-}
@@ -421,9 +474,9 @@ workload_table() {
         vf=$(ratio "$s" "$fread")
         e=$([ -n "$i1" ] && kf "${P_SECS[$i1]}" "$s" "$j" || echo null)
         mbs=$(awk -v b="${INPUT_BYTES[$input]}" -v s="$s" 'BEGIN {printf "%.0f", b / s / 1e6}')
-        printf '  %7s %9.3f %15s %8s %11s %8s %9s %6s %7s\n' "$j" "$s" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
+        printf '  %7s %9.3f %15s %8s %11s %8s %9s %6s %7s %7.2f\n' "$j" "$s" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
             "$(fx "$sp")" "$(fx "$vb")" "$(fx "$vf")" "$(mib "${P_RSS[$i]}")" "$mbs" \
-            "$([ "$e" = null ] && echo - || printf '%.3f' "$e")"
+            "$([ "$e" = null ] && echo - || printf '%.3f' "$e")" "${P_OTH[$i]}"
         local ph= k=0 n
         local -a vals=(${P_PHV[$i]})
         for n in ${P_PHN[$i]}; do
@@ -433,7 +486,7 @@ workload_table() {
             ph="$ph${ph:+, }\"$n\": {\"seconds\": ${vals[$k]}, \"serial_fraction\": $pe}"
             k=$((k + 1))
         done
-        pts="$pts${pts:+, }\"$j\": {\"seconds\": $s, \"runs_seconds\": [${P_ALL[$i]}], \"peak_rss_mib\": ${P_RSS[$i]}, \"speedup\": $sp, \"vs_baseline\": $vb, \"vs_fread_baseline\": $vf, \"serial_fraction\": $e, \"mb_per_s\": $mbs, \"events_per_s\": $(awk -v e="${INPUT_EVENTS[$input]:-0}" -v s="$s" 'BEGIN {printf "%.0f", e / s}'), \"phases\": {$ph}, \"report\": $(jstr "${P_REPORT[$i]:-}")}"
+        pts="$pts${pts:+, }\"$j\": {\"seconds\": $s, \"runs_seconds\": [${P_ALL[$i]}], \"others_cores\": [${P_OTHALL[$i]}], \"peak_rss_mib\": ${P_RSS[$i]}, \"speedup\": $sp, \"vs_baseline\": $vb, \"vs_fread_baseline\": $vf, \"serial_fraction\": $e, \"mb_per_s\": $mbs, \"events_per_s\": $(awk -v e="${INPUT_EVENTS[$input]:-0}" -v s="$s" 'BEGIN {printf "%.0f", e / s}'), \"phases\": {$ph}, \"report\": $(jstr "${P_REPORT[$i]:-}")}"
         WT[$label,$j]=$s
     done
     # phases: every name seen at any thread count, in order of appearance
@@ -486,14 +539,14 @@ HOG_RATIO=
 if [ ${#HOG_IDX[@]} -gt 0 ]; then
     echo
     echo "digest hpgen -i 1 -p 0.01 with $HOGS CPU-bound process(es) running$([ "${HOG_PIN:-0}" = 1 ] && echo ' (pinned to CPU 0)')"
-    printf '  %7s %9s %15s %8s %10s\n' threads seconds "(min-max)" "/ -j 1" "peak RSS"
+    printf '  %7s %9s %15s %8s %10s %7s\n' threads seconds "(min-max)" "/ -j 1" "peak RSS" others
     js=
     h1=${IDX[hog_i1,hpgen,1]:-}
     for i in "${HOG_IDX[@]}"; do
         r=$([ -n "$h1" ] && ratio "${P_SECS[$i]}" "${P_SECS[$h1]}" || echo null)
-        printf '  %7s %9.3f %15s %8s %10s\n' "${P_J[$i]}" "${P_SECS[$i]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
-            "$(fx "$r")" "$(mib "${P_RSS[$i]}")"
-        js="$js${js:+, }\"${P_J[$i]}\": {\"seconds\": ${P_SECS[$i]}, \"runs_seconds\": [${P_ALL[$i]}], \"vs_j1\": $r, \"peak_rss_mib\": ${P_RSS[$i]}}"
+        printf '  %7s %9.3f %15s %8s %10s %7.2f\n' "${P_J[$i]}" "${P_SECS[$i]}" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
+            "$(fx "$r")" "$(mib "${P_RSS[$i]}")" "${P_OTH[$i]}"
+        js="$js${js:+, }\"${P_J[$i]}\": {\"seconds\": ${P_SECS[$i]}, \"runs_seconds\": [${P_ALL[$i]}], \"others_cores\": [${P_OTHALL[$i]}], \"vs_j1\": $r, \"peak_rss_mib\": ${P_RSS[$i]}}"
         [ "${P_J[$i]}" = 2 ] && HOG_RATIO=$r
     done
     addj "\"hog\": {\"input\": \"hpgen\", \"interval\": 1, \"precision\": 0.01, \"hogs\": $HOGS, \"pinned\": $([ "${HOG_PIN:-0}" = 1 ] && echo true || echo false), \"points\": {$js}}"
