@@ -35,14 +35,17 @@
 # wall-clock from build/timeit (microseconds; peak RSS from wait4).
 #
 # A shared machine: timeit also reports the CPU time other processes used
-# during each run. Before a timed run the script waits (up to QUIET_WAIT s)
-# until others use under QUIET_CORES of the machine, and a run they disturbed
-# anyway is done again (up to QUIET_RETRIES times); the tables give the
-# median of the cores others used ("others"), results.json every run's.
+# during each run. Before a timed run the script waits (up to QUIET_WAIT s,
+# and QUIET_BUDGET s in all) until others use under QUIET_CORES of the
+# machine, and a run they disturbed anyway is done again (up to
+# QUIET_RETRIES times); the tables give the median of the cores others used
+# ("others"), results.json every run's. Figures with others well above 0
+# are not worth keeping.
 #
 # Environment (all optional):
 #   RUNS=5             timed runs per point
-#   QUIET=1 QUIET_CORES=0.15 QUIET_WAIT=600 QUIET_RETRIES=3   (QUIET=0: none)
+#   QUIET=1 QUIET_CORES=0.15 QUIET_WAIT=120 QUIET_BUDGET=1800 QUIET_RETRIES=3
+#                      (QUIET=0: no waiting, no retries)
 #   THREADS="1 2 ..."  thread counts (default: 1 2 4 8 12 16 up to the
 #                      cores, and the core count itself)
 #   BENCH_EVENTS=150000000 BUSY_EVENTS=120000000 BIG_EVENTS=600000000
@@ -101,7 +104,9 @@ mkdir -p "$DIR"
 log() { echo "bench: $*" >&2; }
 QUIET=${QUIET:-1}
 QUIET_CORES=${QUIET_CORES:-0.15}
-QUIET_WAIT=${QUIET_WAIT:-600}
+QUIET_WAIT=${QUIET_WAIT:-120}
+QUIET_BUDGET=${QUIET_BUDGET:-1800}
+WAITED=0 # seconds waited in all
 QUIET_RETRIES=${QUIET_RETRIES:-3}
 ALLOWED=0 # cores others may use: the hogs, in the hog section
 CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
@@ -147,13 +152,15 @@ wait_quiet() {
     [ "$QUIET" = 1 ] || return 0
     local waited=0 o
     while o=$(others_now) && too_busy "$o"; do
-        if [ "$waited" -ge "$QUIET_WAIT" ]; then
-            log "others still use $o cores after ${QUIET_WAIT} s; going on"
+        if [ "$waited" -ge "$QUIET_WAIT" ] || [ "$WAITED" -ge "$QUIET_BUDGET" ]; then
+            log "others still use $o cores after ${waited} s (${WAITED} s in all); going on"
+            [ "$WAITED" -ge "$QUIET_BUDGET" ] && log "QUIET_BUDGET spent: no more waiting" && QUIET=0
             return 0
         fi
         [ "$waited" = 0 ] && log "waiting for other processes ($o cores busy) ..."
         sleep 5
         waited=$((waited + 5))
+        WAITED=$((WAITED + 5))
     done
 }
 
