@@ -394,7 +394,7 @@ if want big; then
         log "big input: -i 1 -j $j"
         wait_quiet
         "$TIMEIT" "$DIR/.t" "$HEAPPROF" digest -q -i 1 -p 0.01 -j "$j" -o "$DIR/big.hpc" "${INPUT_BASE[big]}"
-        read -r s kb <"$DIR/.t"
+        read -r s kb _ <"$DIR/.t"
         BIG_SECS[$j]=$s
         BIG_RSS[$j]=$(calc "$kb / 1024")
     done
