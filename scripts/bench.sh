@@ -389,7 +389,7 @@ BIG_J=
 if want big; then
     gen big
     warm big
-    BIG_J=$(printf '%s\n' 2 "$JMAX" | awk -v n="$NPROC" '$1 <= n' | sort -un | tr '\n' ' ')
+    BIG_J=$(printf '%s\n' 2 "$JMAX" | awk -v m="$JMAX" '$1 <= m' | sort -un | tr '\n' ' ')
     for j in $BIG_J; do
         log "big input: -i 1 -j $j"
         wait_quiet
