@@ -47,11 +47,14 @@ cat >"$OUT/run.sh" <<'EOF'
 # heapprof-c's benchmark (make bench) with static executables: generates the
 # inputs here, in bench/, and prints the table (also in bench/results.txt,
 # the figures in bench/results.json). Knobs: environment variables, see the
-# top of bench.sh (BENCH_QUICK=1 for a run of a few minutes).
+# top of bench.sh (BENCH_QUICK=1 for a run of a minute or two, in
+# bench-quick/).
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p "${BENCH_DIR:-bench}"
-./bench.sh . "$@" | tee "${BENCH_DIR:-bench}/results.txt"
+dir=${BENCH_DIR:-bench}
+[ "${BENCH_QUICK:-0}" = 1 ] && dir=${BENCH_DIR:-bench-quick}
+mkdir -p "$dir"
+./bench.sh . "$@" | tee "$dir/results.txt"
 EOF
 chmod +x "$OUT/run.sh" "$OUT/bench.sh"
 cat >"$OUT/README.txt" <<EOF
@@ -60,7 +63,7 @@ heapprof-c benchmark bundle ($(git describe --always --dirty 2>/dev/null || echo
 Static x86-64 Linux executables and the benchmark script of make bench.
 
   ./run.sh                    the whole benchmark (inputs about 6.3 GB in bench/)
-  BENCH_QUICK=1 ./run.sh      10M-event inputs, 3 runs, no 4 GiB input
+  BENCH_QUICK=1 ./run.sh      10M-event inputs (in bench-quick/), 3 runs, no 4 GiB input
   THREADS="1 2 4 8 16" RUNS=3 ONLY="hpgen busy" ./run.sh
   BENCH_DIR=/scratch/hpbench ./run.sh     inputs elsewhere
 

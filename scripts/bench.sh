@@ -49,8 +49,9 @@
 #   THREADS="1 2 ..."  thread counts (default: 1 2 4 8 12 16 up to the
 #                      cores, and the core count itself)
 #   BENCH_EVENTS=150000000 BUSY_EVENTS=120000000 BIG_EVENTS=600000000
-#   BENCH_QUICK=1      small inputs (10M events each), RUNS=3, no big input:
-#                      a run of a few minutes that checks the plumbing
+#   BENCH_QUICK=1      small inputs (10M events each), RUNS=3, no big input,
+#                      in BUILD_DIR/bench-quick: about a minute on 2 cores,
+#                      to check the plumbing
 #   ONLY="hpgen busy hog sizes big membw real"   the sections to run
 #   SKIP_BIG=1         no big input (same as leaving big out of ONLY)
 #   HOGS=1 HOG_THREADS="1 2" HOG_PIN=1 (pin the hogs to CPU 0 with taskset)
@@ -74,6 +75,7 @@ DIR=${BENCH_DIR:-$BUILD/bench}
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     : "${BENCH_EVENTS:=10000000}" "${BUSY_EVENTS:=10000000}" "${RUNS:=3}" "${SKIP_BIG:=1}"
+    DIR=${BENCH_DIR:-$BUILD/bench-quick} # leaves the full inputs cached
 fi
 RUNS=${RUNS:-5}
 EVENTS=${BENCH_EVENTS:-150000000}
