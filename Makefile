@@ -137,6 +137,7 @@ bench-static: deps
 
 # the baselines are built plainly, as anyone would: no OpenMP, no library
 $(BUILD)/baseline $(BUILD)/baseline_fread $(BUILD)/timeit: $(BUILD)/%: bench/%.c
+	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(LDFLAGS) -o $@ $<
 
 $(BUILD)/randread: $(BUILD)/obj/bench/randread.o $(STATIC)
