@@ -7,6 +7,7 @@
 #   make check SANITIZE=address,undefined   (or SANITIZE=thread)
 #   make demo            digest the bundled sample profile and inspect it
 #   make bench           benchmarks (docs/PERFORMANCE.md); not part of test
+#   make bench-static    the same as a static bundle for another machine
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (clang)
 #   make mpi             heapprof-mpi, where Open MPI is installed
 #   make python          the Python package heapprof_c, built in place (python/)
@@ -67,8 +68,8 @@ CLI      := $(BUILD)/heapprof
 GEN      := $(BUILD)/hpgen
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all deps test check unit-test abi-test cli-test mpi mpi-test fuzz fuzz-smoke demo bench install \
-        uninstall clean python python-test python-pip-test bench-python
+.PHONY: all deps test check unit-test abi-test cli-test mpi mpi-test fuzz fuzz-smoke demo bench \
+        bench-static install uninstall clean python python-test python-pip-test bench-python
 # test objects are intermediate files; keep them so reruns do not rebuild
 .SECONDARY:
 all: $(STATIC) $(SHARED) $(CLI) $(GEN)
@@ -203,14 +204,18 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@./scripts/demo.sh $(CLI)
 
-BENCH_BIN := $(BUILD)/baseline $(BUILD)/randread $(BUILD)/membw
+BENCH_BIN := $(BUILD)/baseline $(BUILD)/baseline_fread $(BUILD)/timeit $(BUILD)/randread $(BUILD)/membw
 bench:
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@./scripts/bench.sh $(BUILD)
 
-# the baseline is built plainly, as anyone would: no OpenMP, no library
-$(BUILD)/baseline: bench/baseline.c
-	$(CC) -std=c11 -O2 -g $(WARN) -o $@ $<
+# static binaries and the bench script in one folder, for a bigger machine
+bench-static:
+	@./scripts/bench-static.sh
+
+# the baselines are built plainly, as anyone would: no OpenMP, no library
+$(BUILD)/baseline $(BUILD)/baseline_fread $(BUILD)/timeit: $(BUILD)/%: bench/%.c
+	$(CC) -std=c11 -O2 -g $(WARN) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/randread: $(BUILD)/obj/bench/randread.o $(STATIC)
 	$(CC) $(ALLLDFLAGS) -o $@ $< $(STATIC) $(LIBS)

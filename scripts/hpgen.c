@@ -1,7 +1,7 @@
 /* hpgen - a deterministic synthetic heapprof profile generator.
  *
  *   hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] [--full-sampling]
- *         [--damage N] OUTBASE
+ *         [--damage N] [--busy] OUTBASE
  *
  * Writes OUTBASE.hpm and OUTBASE.hpd as heapprof 1.0 would: the same seed and
  * arguments always give the same bytes. The event stream models a program:
@@ -19,7 +19,19 @@
  *     with --full-sampling.
  * --damage N inserts N garbage records (an impossible trace index followed by
  * noise) at event boundaries, as the interleaved writes of heapprof's
- * non-thread-safe writer would; the resulting .hpd needs --salvage. */
+ * non-thread-safe writer would; the resulting .hpd needs --salvage.
+ *
+ * --busy writes a "busy heap" instead (issue 13), a service under load: by
+ * default 20,000 traces and BUSY_RATE events per second of profile (the
+ * duration is EVENTS / BUSY_RATE unless -d is given). Start-up allocates
+ * BUSY_LIVE objects; from then on allocations and frees alternate at random
+ * around that many live objects, allocations from traces chosen uniformly,
+ * frees of live objects chosen uniformly. Each trace has a typical size,
+ * log-uniform over 16 B - 64 KiB, and each allocation is 0.5-2x its trace's,
+ * so half the sizes are >= 1 KiB. At 24,000 events/s over 20,000 traces,
+ * about 70% of the live traces change in every 1 s interval
+ * (1 - exp(-24000/20000)). No negative deltas, trace-0 events or huge sizes;
+ * --damage still applies. */
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -155,39 +167,105 @@ static void write_event(FILE *f, uint32_t word, uint64_t sec, uint64_t usec, uin
     put_varint(f, size);
 }
 
+#define BUSY_TRACES 20000
+#define BUSY_LIVE 1000000
+#define BUSY_RATE 24000.0
+
+/* The busy heap's state: the live objects and each trace's typical size. */
+typedef struct busy {
+    alloc *pool;
+    size_t live;
+    double *typical; /* by trace index, 1..traces */
+    uint32_t traces;
+} busy;
+
+static void busy_init(busy *b, uint32_t traces)
+{
+    b->pool = malloc((BUSY_LIVE + BUSY_LIVE / 2) * sizeof *b->pool);
+    b->live = 0;
+    b->traces = traces;
+    b->typical = malloc(((size_t)traces + 1) * sizeof *b->typical);
+    b->typical[0] = 0;
+    for (uint32_t t = 1; t <= traces; t++)
+        b->typical[t] = 16.0 * pow(4096.0, uniform()); /* 16 B .. 64 KiB, median 1 KiB */
+    if (!b->pool || !b->typical) {
+        perror("hpgen");
+        exit(1);
+    }
+}
+
+/* Event i of the busy heap: a word (free flag and trace) and a size. */
+static void busy_event(busy *b, uint64_t i, uint32_t *word, uint64_t *size)
+{
+    int do_alloc;
+    if (i < BUSY_LIVE || b->live == 0) {
+        do_alloc = 1; /* start-up */
+    } else {
+        /* a random walk held at BUSY_LIVE, within the pool */
+        double p = 0.5 + 0.5 * ((double)BUSY_LIVE - (double)b->live) / BUSY_LIVE;
+        do_alloc = b->live < BUSY_LIVE + BUSY_LIVE / 2 && uniform() < p;
+    }
+    if (do_alloc) {
+        alloc a;
+        a.trace = 1 + (uint32_t)below(b->traces);
+        double s = b->typical[a.trace] * pow(2.0, 2.0 * uniform() - 1.0); /* 0.5-2x */
+        a.size = s < 1 ? 1 : (uint64_t)s;
+        b->pool[b->live++] = a;
+        *word = a.trace;
+        *size = a.size;
+    } else {
+        size_t k = (size_t)below(b->live);
+        alloc a = b->pool[k];
+        b->pool[k] = b->pool[--b->live];
+        *word = 0x40000000u | a.trace;
+        *size = a.size;
+    }
+}
+
 int main(int argc, char **argv)
 {
     uint64_t events = 100000, seed = 1, damage = 0;
     uint32_t traces = 1000;
     double duration = 60;
-    int full = 0;
+    int full = 0, busy_heap = 0, traces_set = 0, duration_set = 0;
     static const struct option opts[] = {{"events", required_argument, NULL, 'e'},
                                          {"traces", required_argument, NULL, 't'},
                                          {"duration", required_argument, NULL, 'd'},
                                          {"seed", required_argument, NULL, 's'},
                                          {"full-sampling", no_argument, NULL, 'f'},
                                          {"damage", required_argument, NULL, 'x'},
+                                         {"busy", no_argument, NULL, 'b'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "e:t:d:s:h", opts, NULL)) != -1) {
         switch (c) {
         case 'e': events = strtoull(optarg, NULL, 10); break;
-        case 't': traces = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'd': duration = strtod(optarg, NULL); break;
+        case 't': traces = (uint32_t)strtoul(optarg, NULL, 10); traces_set = 1; break;
+        case 'd': duration = strtod(optarg, NULL); duration_set = 1; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'f': full = 1; break;
         case 'x': damage = strtoull(optarg, NULL, 10); break;
+        case 'b': busy_heap = 1; break;
         case 'h':
             printf("usage: hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] "
-                   "[--full-sampling] [--damage N] OUTBASE\n");
+                   "[--full-sampling] [--damage N] [--busy] OUTBASE\n"
+                   "  --busy  a busy heap (a service under load): %d traces, about %d live\n"
+                   "          objects, frees of random live objects, %.0f events per second\n"
+                   "          (-d defaults to EVENTS / %.0f): about 70%% of the live traces\n"
+                   "          change in every 1 s interval; half the sizes >= 1 KiB\n",
+                   BUSY_TRACES, BUSY_LIVE, BUSY_RATE, BUSY_RATE);
             return 0;
         default: return 2;
         }
     }
+    if (busy_heap && !traces_set)
+        traces = BUSY_TRACES;
+    if (busy_heap && !duration_set)
+        duration = (double)events / BUSY_RATE;
     if (optind + 1 != argc || traces < 1 || traces > (1u << 30) - 1 || duration < 0) {
         fprintf(stderr, "usage: hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] "
-                        "[--full-sampling] [--damage N] OUTBASE\n");
+                        "[--full-sampling] [--damage N] [--busy] OUTBASE\n");
         return 2;
     }
     const char *base = argv[optind];
@@ -197,7 +275,10 @@ int main(int argc, char **argv)
     FILE *f = create(base, ".hpd");
     size_t cap = 1 << 20, live = 0;
     alloc *pool = malloc(cap * sizeof *pool);
-    double *cdf = zipf_table(traces);
+    double *cdf = busy_heap ? NULL : zipf_table(traces);
+    busy b = {0};
+    if (busy_heap)
+        busy_init(&b, traces);
     double mean_gap_us = events ? duration * 1e6 / (double)events : 0;
     double period = events / 6.0 + 1; /* three growth-and-shrink waves */
     /* where the damage and the rare cases go: spread evenly, deterministic */
@@ -207,35 +288,42 @@ int main(int argc, char **argv)
     for (uint64_t i = 0; i < events; i++) {
         double gap = -log(1.0 - uniform()) * mean_gap_us;
         uint64_t us = (uint64_t)gap, sec = us / 1000000, usec = us % 1000000;
-        uint32_t flags = 0;
-        if (i % neg_every == neg_every / 2) { /* the clock steps back 0.25 s */
-            flags |= 0x80000000u;
-            sec = 1;
-            usec = 750000;
-        }
-        double p_alloc = 0.52 + 0.08 * sin(2 * M_PI * (double)i / period);
-        int do_alloc = live == 0 || (live < cap && uniform() < p_alloc);
-        if (i < startup) {
-            /* start-up: every trace allocates objects that live for good */
-            uint32_t trace = i % zero_every == zero_every / 3 ? 0 : 1 + (uint32_t)(i % traces);
-            write_event(f, flags | trace, sec, usec, heavy_size());
-        } else if (do_alloc) {
-            alloc a;
-            a.trace = zipf_pick(cdf, traces);
-            if (i % zero_every == zero_every / 3)
-                a.trace = 0;
-            a.size = i % big_every == big_every / 2 ? (5ull << 30) + below(1000) : heavy_size();
-            pool[live++] = a;
-            write_event(f, flags | a.trace, sec, usec, a.size);
+        if (busy_heap) {
+            uint32_t word;
+            uint64_t size;
+            busy_event(&b, i, &word, &size);
+            write_event(f, word, sec, usec, size);
         } else {
-            /* mostly young objects: a geometric distance from the newest */
-            uint64_t back = (uint64_t)(-log(1.0 - uniform()) * 64.0);
-            if (uniform() < 0.005)
-                back = below(live);
-            size_t k = live - 1 - (back < live ? back : live - 1);
-            alloc a = pool[k];
-            pool[k] = pool[--live];
-            write_event(f, flags | 0x40000000u | a.trace, sec, usec, a.size);
+            uint32_t flags = 0;
+            if (i % neg_every == neg_every / 2) { /* the clock steps back 0.25 s */
+                flags |= 0x80000000u;
+                sec = 1;
+                usec = 750000;
+            }
+            double p_alloc = 0.52 + 0.08 * sin(2 * M_PI * (double)i / period);
+            int do_alloc = live == 0 || (live < cap && uniform() < p_alloc);
+            if (i < startup) {
+                /* start-up: every trace allocates objects that live for good */
+                uint32_t trace = i % zero_every == zero_every / 3 ? 0 : 1 + (uint32_t)(i % traces);
+                write_event(f, flags | trace, sec, usec, heavy_size());
+            } else if (do_alloc) {
+                alloc a;
+                a.trace = zipf_pick(cdf, traces);
+                if (i % zero_every == zero_every / 3)
+                    a.trace = 0;
+                a.size = i % big_every == big_every / 2 ? (5ull << 30) + below(1000) : heavy_size();
+                pool[live++] = a;
+                write_event(f, flags | a.trace, sec, usec, a.size);
+            } else {
+                /* mostly young objects: a geometric distance from the newest */
+                uint64_t back = (uint64_t)(-log(1.0 - uniform()) * 64.0);
+                if (uniform() < 0.005)
+                    back = below(live);
+                size_t k = live - 1 - (back < live ? back : live - 1);
+                alloc a = pool[k];
+                pool[k] = pool[--live];
+                write_event(f, flags | 0x40000000u | a.trace, sec, usec, a.size);
+            }
         }
         if (damage_every && i % damage_every == damage_every - 1 && damage-- > 0) {
             put_be32(f, 0x3fffffffu); /* no such trace */
@@ -245,6 +333,8 @@ int main(int argc, char **argv)
     }
     free(pool);
     free(cdf);
+    free(b.pool);
+    free(b.typical);
     if (fclose(f) != 0) {
         perror(base);
         return 1;
