@@ -215,6 +215,7 @@ bench-static:
 
 # the baselines are built plainly, as anyone would: no OpenMP, no library
 $(BUILD)/baseline $(BUILD)/baseline_fread $(BUILD)/timeit: $(BUILD)/%: bench/%.c
+	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -g $(WARN) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/randread: $(BUILD)/obj/bench/randread.o $(STATIC)
