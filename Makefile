@@ -221,13 +221,13 @@ demo: deps
 
 BENCH_BIN := $(BUILD)/baseline $(BUILD)/baseline_fread $(BUILD)/timeit $(BUILD)/randread \
              $(BUILD)/membw $(BUILD)/schedsim
-bench: deps
+bench:
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@./scripts/bench.sh $(BUILD)
 	@./scripts/bench-batch.sh $(BUILD)
 
 # static binaries and the bench script in one folder, for a bigger machine
-bench-static: deps
+bench-static:
 	@./scripts/bench-static.sh
 
 # the baselines are built plainly, as anyone would: no OpenMP, no library

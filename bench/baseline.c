@@ -102,12 +102,13 @@ int main(int argc, char **argv)
     size_t len = (size_t)st.st_size;
     const uint8_t *map = NULL;
     if (len > 0) {
-        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
             perror(argv[1]);
             return 1;
         }
-        madvise((void *)map, len, MADV_SEQUENTIAL);
+        madvise(m, len, MADV_SEQUENTIAL);
+        map = m;
     }
     grow(0);
     const uint8_t *p = map, *end = map + len;
