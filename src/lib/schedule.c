@@ -51,41 +51,91 @@ static int threads_within(const hp_cost_model *m, uint64_t bytes, int total, dou
     return lo;
 }
 
+/* What a plan is made from: the model, the threads, the running jobs and
+ * the queue; suffix[k] is the one-thread seconds of queued[k..nq), rooms
+ * scratch for nrun doubles. */
+typedef struct plan_in {
+    const hp_cost_model *m;
+    int total;
+    const hp_sched_job *run;
+    size_t nrun;
+    const uint64_t *queued;
+    size_t nq;
+    const double *suffix;
+    double *rooms;
+    int whole; /* 0: count thread-seconds only (hp_sched_model_bound) */
+} plan_in;
+
+static int cmp_room(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a < b) - (a > b);
+}
+
 /* Whether everything can end within `span`: each job on the fewest threads
  * that make it, the running ones at once, and all of it fitting in the
- * cores' thread-seconds. The queued jobs that one thread finishes in time
- * (all but the largest few) count by their total, suffix[k] being the
- * one-thread seconds of queued[k..nq). */
-static int fits(const hp_cost_model *m, int total, const hp_sched_job *run, size_t nrun,
-                const uint64_t *queued, size_t nq, const double *suffix, double span)
+ * cores' thread-seconds. Jobs that one thread ends in time are whole items
+ * on a thread: the running ones each hold one (what is left of the span
+ * after them is room), the queued ones (all but the largest few) are
+ * packed largest first into that room, then onto threads of their own, and
+ * every thread must exist: thread-seconds alone would count slivers of
+ * time that no whole job fits in. */
+static int fits(const plan_in *p, double span)
 {
+    const hp_cost_model *m = p->m;
     double thread_s = 0;
     int at_once = 0;
-    for (size_t i = 0; i < nrun; i++) {
-        int n = threads_within(m, run[i].remaining, total, span);
+    size_t nrooms = 0;
+    for (size_t i = 0; i < p->nrun; i++) {
+        int n = threads_within(m, p->run[i].remaining, p->total, span);
+        if (n == 0)
+            return 0;
+        double t = hp_sched_seconds(m, p->run[i].remaining, n);
+        if (n == 1)
+            p->rooms[nrooms++] = span - t;
+        else
+            at_once += n;
+        thread_s += n * t;
+    }
+    size_t k = 0;
+    for (; k < p->nq && hp_sched_seconds(m, p->queued[k], 1) + m->fixed_s > span; k++) {
+        int n = threads_within(m, p->queued[k], p->total, span - m->fixed_s);
         if (n == 0)
             return 0;
         at_once += n;
-        thread_s += n * hp_sched_seconds(m, run[i].remaining, n);
+        thread_s += n * (hp_sched_seconds(m, p->queued[k], n) + m->fixed_s);
     }
-    if (at_once > total)
+    thread_s += p->suffix[k];
+    int threads = at_once + (int)nrooms;
+    if (threads > p->total || thread_s > (double)p->total * span * (1 + 1e-9))
         return 0;
-    size_t k = 0;
-    for (; k < nq && hp_sched_seconds(m, queued[k], 1) + m->fixed_s > span; k++) {
-        int n = threads_within(m, queued[k], total, span - m->fixed_s);
-        if (n == 0)
-            return 0;
-        thread_s += n * (hp_sched_seconds(m, queued[k], n) + m->fixed_s);
+    if (!p->whole)
+        return 1;
+    /* next fit: the queue's sizes fall, so the rooms go largest first */
+    qsort(p->rooms, nrooms, sizeof *p->rooms, cmp_room);
+    size_t c = 0;
+    double room = nrooms ? p->rooms[0] : -1;
+    for (; k < p->nq; k++) {
+        double t = hp_sched_seconds(m, p->queued[k], 1) + m->fixed_s;
+        while (t > room) {
+            if (++c < nrooms) {
+                room = p->rooms[c];
+            } else {
+                if (++threads > p->total)
+                    return 0;
+                room = span;
+            }
+        }
+        room -= t;
     }
-    thread_s += suffix[k];
-    return thread_s <= (double)total * span * (1 + 1e-9);
+    return 1;
 }
 
 void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t nrun,
                    const uint64_t *queued, size_t nq, int *start, size_t *nstart)
 {
     *nstart = 0;
-    double *suffix = malloc((nq + 1) * sizeof *suffix);
+    double *suffix = malloc((nq + 1 + nrun) * sizeof *suffix);
     if (!suffix) { /* no memory to plan with: keep going as things are */
         for (size_t i = 0; i < nrun; i++)
             run[i].threads = run[i].threads < 1 ? 1 : run[i].threads;
@@ -107,9 +157,11 @@ void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t 
         lo = alone > lo ? alone : lo;
     }
     hi = hi > lo ? hi : lo;
+    const plan_in in = {.m = m, .total = total, .run = run, .nrun = nrun, .queued = queued,
+                        .nq = nq, .suffix = suffix, .rooms = suffix + nq + 1, .whole = 1};
     for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
         double mid = (lo + hi) / 2;
-        if (fits(m, total, run, nrun, queued, nq, suffix, mid))
+        if (fits(&in, mid))
             hi = mid;
         else
             lo = mid;
@@ -172,12 +224,15 @@ static void begin_wave(const hp_cost_model *m, sim_job *j, int *free_threads, do
         j->until = t + m->fixed_s;
         return;
     }
-    /* the engine's automatic chunks: 48 MiB a wave, 4 to 16 MiB a chunk */
-    uint64_t chunk = wave_bytes ? wave_bytes : (uint64_t)(48u << 20) / (uint64_t)n;
-    chunk = wave_bytes ? chunk : chunk < (4u << 20) ? (4u << 20) : chunk > (16u << 20) ? (16u << 20) : chunk;
+    /* the engine's waves: a chunk per thread, 1 MiB at one thread and
+     * 4 MiB with more, smaller where the rest is small (digest.c); threads
+     * beyond one per bytes_per_thread of the wave do not speed it up */
+    uint64_t chunk = wave_bytes ? wave_bytes : n <= 1 ? (1u << 20) : (4u << 20);
+    uint64_t even = j->remaining / (uint64_t)n + 1;
+    chunk = even < chunk ? even : chunk;
     uint64_t bytes = (uint64_t)n * chunk;
     bytes = bytes > j->remaining ? j->remaining : bytes;
-    j->until = t + hp_sched_seconds(m, bytes, n);
+    j->until = t + hp_sched_seconds(m, bytes, hp_sched_useful(m, bytes, n));
     j->remaining -= bytes;
 }
 
@@ -285,9 +340,10 @@ double hp_sched_model_bound(const hp_cost_model *m, int cores, const uint64_t *s
     for (size_t k = n; k-- > 0;)
         suffix[k] = suffix[k + 1] + hp_sched_seconds(m, sizes[k], 1) + m->fixed_s;
     double lo = 0, hi = suffix[0];
+    const plan_in in = {.m = m, .total = cores, .queued = sizes, .nq = n, .suffix = suffix};
     for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
         double mid = (lo + hi) / 2;
-        if (fits(m, cores, NULL, 0, sizes, n, suffix, mid))
+        if (fits(&in, mid))
             hi = mid;
         else
             lo = mid;

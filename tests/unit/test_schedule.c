@@ -4,6 +4,7 @@
 
 #include "schedule.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 /* The engine of issue 13's 16-core measurements: 1.07 GB in 3.61 s on one
@@ -135,6 +136,55 @@ static void model_basics(void **state)
     assert_int_equal(hp_sched_useful(&m, 1ull << 40, 16), 16);
 }
 
+static uint64_t next_rand(uint64_t *x) /* xorshift64 */
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static int cmp_larger(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a < b) - (a > b);
+}
+
+/* Batches of random sizes (1 KB to 3 GB, log-uniform), core counts and cost
+ * models: the scheduler stays near the model's bound and never loses more
+ * than 10% to the best fixed --jobs, whatever the shape. */
+static void random_batches(void **state)
+{
+    (void)state;
+    uint64_t seed = 42;
+    const int cores[] = {2, 4, 8, 16, 32, 64};
+    for (int trial = 0; trial < 40; trial++) {
+        hp_cost_model m;
+        hp_cost_model_default(&m);
+        m.serial = (double)(next_rand(&seed) % 300) / 1000;
+        m.s_per_byte = (double)(2 + next_rand(&seed) % 25) / 1e9;
+        m.fixed_s = (double)(next_rand(&seed) % 50) / 1000;
+        uint64_t sizes[48];
+        size_t n = 1 + next_rand(&seed) % 48;
+        for (size_t i = 0; i < n; i++)
+            sizes[i] = (uint64_t)exp(7 + (double)(next_rand(&seed) % 1000) / 1000 * 15);
+        qsort(sizes, n, sizeof *sizes, cmp_larger);
+        int c = cores[next_rand(&seed) % 6];
+        double sched = hp_sched_simulate(&m, c, sizes, n, 0, 0);
+        double best = 1e30;
+        for (int j = 1; j <= c; j++) {
+            double t = hp_sched_simulate(&m, c, sizes, n, 0, j);
+            best = t < best ? t : best;
+        }
+        double bound = hp_sched_model_bound(&m, c, sizes, n);
+        if (sched > 1.10 * best || sched > 1.15 * bound)
+            print_message("trial %d: %zu profiles, %d cores, serial %.3f: %.3f s, best --jobs %.3f, "
+                          "model bound %.3f\n", trial, n, c, m.serial, sched, best, bound);
+        assert_true(sched <= 1.10 * best);
+        assert_true(sched <= 1.15 * bound);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +192,7 @@ int main(void)
         cmocka_unit_test(first_plan),
         cmocka_unit_test(running_plans),
         cmocka_unit_test(makespans),
+        cmocka_unit_test(random_batches),
     };
     return cmocka_run_group_tests_name("schedule", tests, NULL, NULL);
 }
