@@ -5,28 +5,8 @@
 # nothing, and the CLI as a new user meets it (docs/RELIABILITY.md).
 # Environment: HEAPPROF, HPGEN.
 set -u
-HEAPPROF=$(realpath "${HEAPPROF:-build/heapprof}")
-HPGEN=$(realpath "${HPGEN:-build/hpgen}")
-DATA=${DATA:-tests/data}
-T=$(mktemp -d /tmp/hp-edges-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0 skipped=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-skip() { skipped=$((skipped + 1)); echo "skipped: $*"; }
-run() { # STATUS CMD...
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    local got=$?
-    [ "$got" -eq "$want" ] || { bad "exit $got (wanted $want): $*"; sed 's/^/    /' "$T/err" >&2; return 1; }
-}
-has() { grep -qF -- "$2" "$1" || { bad "$1 lacks '$2'"; sed 's/^/    /' "$1" >&2; return 1; }; }
-one_line_error() {
-    [ "$(wc -l <"$T/err")" -eq 1 ] || { bad "stderr is not one line:"; cat "$T/err" >&2; return 1; }
-    has "$T/err" "$1"
-}
-check() { if "$@"; then ok; fi; }
-same() { cmp -s "$1" "$2" || { bad "$1 and $2 differ"; return 1; }; }
+NAME=edges
+. "$(dirname "$0")/lib.sh"
 
 cp -p "$DATA"/tiny.hpm "$DATA"/tiny.hpd "$T/"
 P="$T/tiny"
@@ -323,5 +303,4 @@ cp -p "$DATA/small-a.hpm" "$DATA/small-a.hpd" "$T/alone/"
 cp "$T/alone/small-a.hpc" "$T/alone/tiny.hpc"
 check run 1 "$HEAPPROF" snapshot "$T/alone/tiny" --at 1 && check one_line_error "but $T/alone/tiny.hpm has 179 traces"
 
-echo "edges: $pass passed, $fail failed, $skipped skipped"
-[ "$fail" -eq 0 ]
+summary edges

@@ -5,31 +5,8 @@
 # golang-go; the test says when it skipped).
 # Environment: HEAPPROF (the CLI), HPGEN (the generator).
 set -u
-HEAPPROF=${HEAPPROF:-build/heapprof}
-HPGEN=${HPGEN:-build/hpgen}
-DATA=${DATA:-tests/data}
-T=$(mktemp -d /tmp/hp-export-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# run STATUS CMD... : runs CMD, checks the exit status; output in $T/out, $T/err
-run() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        bad "exit $got (wanted $want): $*"; sed 's/^/    /' "$T/err" >&2; return 1
-    fi
-    return 0
-}
-has() { grep -qF -- "$2" "$1" || { bad "$1 lacks '$2'"; sed 's/^/    /' "$1" >&2; return 1; }; }
-one_line_error() {
-    [ "$(wc -l <"$T/err")" -eq 1 ] || { bad "stderr is not one line:"; cat "$T/err" >&2; return 1; }
-    has "$T/err" "$1"
-}
-check() { if "$@"; then ok; fi; }
+NAME=export
+. "$(dirname "$0")/lib.sh"
 # nothing but the inputs in a folder: no output, no temporary left behind
 only_inputs() { [ "$(ls -A "$1" | grep -cvE '\.(hpm|hpd|hpc)$')" -eq 0 ] || { bad "left in $1: $(ls -A "$1")"; return 1; }; }
 
@@ -206,5 +183,4 @@ else
     echo "export: go tool pprof checks skipped (Go is not installed: apt-get install golang-go)"
 fi
 
-echo "cli export: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary "cli export"

@@ -4,11 +4,8 @@
 # the single-process `heapprof digest`, and a complete JSON report.
 # Environment: HEAPPROF, HEAPPROF_MPI, HPGEN.
 set -u
-T=$(mktemp -d /tmp/hp-mpi-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+NAME=mpi
+. "$(dirname "$0")/lib.sh"
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe -np 3)
 export OMPI_MCA_btl=self,vader OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1
 export OMP_NUM_THREADS=1
@@ -52,5 +49,4 @@ for k in 0 1; do
 done
 [ "$(cat "$T/s0.json" "$T/s1.json" | grep -c '"filebase"')" -eq 6 ] && ok || bad "--shard under MPI"
 
-echo "mpi: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary mpi

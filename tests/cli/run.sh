@@ -3,34 +3,8 @@
 # path (one line on stderr naming the file, the right exit status).
 # Environment: HEAPPROF (the CLI), HPGEN (the generator).
 set -u
-HEAPPROF=${HEAPPROF:-build/heapprof}
-HPGEN=${HPGEN:-build/hpgen}
-DATA=${DATA:-tests/data}
-T=$(mktemp -d /tmp/hp-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# run STATUS CMD... : runs CMD, checks the exit status; output in $T/out, $T/err
-run() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        bad "exit $got (wanted $want): $*"; sed 's/^/    /' "$T/err" >&2; return 1
-    fi
-    return 0
-}
-# has FILE PATTERN: the file contains the fixed string
-has() { grep -qF -- "$2" "$1" || { bad "$1 lacks '$2'"; sed 's/^/    /' "$1" >&2; return 1; }; }
-# one_line_error PATTERN: stderr is exactly one line containing PATTERN
-one_line_error() {
-    [ "$(wc -l <"$T/err")" -eq 1 ] || { bad "stderr is not one line:"; cat "$T/err" >&2; return 1; }
-    has "$T/err" "$1"
-}
-check() { if "$@"; then ok; fi; }
+NAME=cli
+. "$(dirname "$0")/lib.sh"
 
 cp "$DATA"/tiny.hpm "$DATA"/tiny.hpd "$T/"
 P="$T/tiny"
@@ -289,5 +263,4 @@ grep -qE "^batch: [0-9]+ profiles" "$T/out" && has "$T/out" "measured on the lar
     && grep -qE '^recommended: (-j 2 and no --jobs|--jobs [12] -j 2)' "$T/out" && ok || bad "tune DIR: the batch's advice"
 mkdir -p "$T/empty" && check run 1 "$HEAPPROF" tune "$T/empty" && check one_line_error "no profiles"
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary cli
