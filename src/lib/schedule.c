@@ -131,6 +131,27 @@ static int fits(const plan_in *p, double span)
     return 1;
 }
 
+/* The shortest span in [lo, hi] within which everything fits (hi fits). */
+static double shortest_span(const plan_in *in, double lo, double hi)
+{
+    for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
+        double mid = (lo + hi) / 2;
+        if (fits(in, mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* suffix[k]: the one-thread seconds of queued[k..nq), fixed costs included. */
+static void fill_suffix(const hp_cost_model *m, const uint64_t *queued, size_t nq, double *suffix)
+{
+    suffix[nq] = 0;
+    for (size_t k = nq; k-- > 0;)
+        suffix[k] = suffix[k + 1] + hp_sched_seconds(m, queued[k], 1) + m->fixed_s;
+}
+
 void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t nrun,
                    const uint64_t *queued, size_t nq, int *start, size_t *nstart)
 {
@@ -143,9 +164,7 @@ void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t 
     }
     /* the span to aim for: the shortest within which everything fits,
      * between the largest job alone and everything on one thread */
-    suffix[nq] = 0;
-    for (size_t k = nq; k-- > 0;)
-        suffix[k] = suffix[k + 1] + hp_sched_seconds(m, queued[k], 1) + m->fixed_s;
+    fill_suffix(m, queued, nq, suffix);
     double lo = 0, hi = suffix[0];
     for (size_t i = 0; i < nrun; i++) {
         double alone = hp_sched_seconds(m, run[i].remaining, hp_sched_useful(m, run[i].remaining, total));
@@ -159,13 +178,7 @@ void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t 
     hi = hi > lo ? hi : lo;
     const plan_in in = {.m = m, .total = total, .run = run, .nrun = nrun, .queued = queued,
                         .nq = nq, .suffix = suffix, .rooms = suffix + nq + 1, .whole = 1};
-    for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
-        double mid = (lo + hi) / 2;
-        if (fits(&in, mid))
-            hi = mid;
-        else
-            lo = mid;
-    }
+    hi = shortest_span(&in, lo, hi);
     /* running jobs: the fewest threads that end them within the span */
     int left = total;
     for (size_t i = 0; i < nrun; i++) {
@@ -336,18 +349,10 @@ double hp_sched_model_bound(const hp_cost_model *m, int cores, const uint64_t *s
     double *suffix = malloc((n + 1) * sizeof *suffix);
     if (!suffix)
         return -1;
-    suffix[n] = 0;
-    for (size_t k = n; k-- > 0;)
-        suffix[k] = suffix[k + 1] + hp_sched_seconds(m, sizes[k], 1) + m->fixed_s;
+    fill_suffix(m, sizes, n, suffix);
     double lo = 0, hi = suffix[0];
     const plan_in in = {.m = m, .total = cores, .queued = sizes, .nq = n, .suffix = suffix};
-    for (int it = 0; it < 60 && hi - lo > 1e-6 * hi; it++) {
-        double mid = (lo + hi) / 2;
-        if (fits(&in, mid))
-            hi = mid;
-        else
-            lo = mid;
-    }
+    hi = shortest_span(&in, lo, hi);
     free(suffix);
     return hi;
 }
