@@ -13,8 +13,10 @@ static const char usage_line[] =
 
 static const char help_text[] =
     "Digests the first slice of FILEBASE.hpd (default 256 MiB) with 1, 2, 4, ...\n"
-    "threads into a scratch file, prints the throughput, speedup and parallel\n"
-    "efficiency of each, and recommends the fewest threads that reach 90% of the\n"
+    "threads into a scratch file, each count until its last 3 runs agree within\n"
+    "5% (at most 9 runs; else it is marked noisy), prints the throughput, speedup\n"
+    "and parallel efficiency of each, and recommends, among the counts the cores\n"
+    "run at once with at least 50% efficiency, the fewest that reach 90% of the\n"
     "best throughput (spare cores digest other profiles better: digest --jobs).\n\n"
     "  --max-threads N    the most threads to try (default: every core)\n"
     "  --slice-bytes N    .hpd bytes to digest per run (default 268435456; 0: all)\n"
@@ -66,20 +68,38 @@ int cmd_tune(int argc, char **argv)
     char *fb = hp_filebase_of(argv[optind]);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
-    hp_tune_point pts[16];
+    hp_tune_sample pts[16];
     size_t n;
     int best;
-    int rc = hp_tune(fb, interval, precision, max_threads, slice, pts, 16, &n, &best);
+    hp_tune_options topts = HP_TUNE_OPTIONS_INIT;
+    topts.max_threads = max_threads;
+    topts.slice_bytes = slice;
+    int rc = hp_tune_ex(fb, interval, precision, &topts, pts, 16, &n, &best);
     if (rc < 0) {
         free(fb);
         return cli_lib_error(rc);
     }
-    printf("%s: %" PRIu64 " bytes of .hpd per run\n", fb, n ? pts[0].bytes : 0);
-    printf("threads  seconds      MB/s  speedup  efficiency\n");
-    for (size_t i = 0; i < n; i++)
-        printf("%7d %8.3f %9.1f %8.2f %10.0f%%\n", pts[i].threads, pts[i].seconds, pts[i].mb_per_s,
-               pts[i].speedup, 100 * pts[i].efficiency);
-    printf("recommended: -j %d\n", best);
+    int cores = omp_get_num_procs();
+    printf("%s: %" PRIu64 " bytes of .hpd per run, %d cores; each count run until its last 3 "
+           "runs agree within 5%%\n",
+           fb, n ? pts[0].point.bytes : 0, cores);
+    printf("threads  seconds      MB/s  speedup  efficiency  runs  spread\n");
+    size_t fastest = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hp_tune_point *p = &pts[i].point;
+        printf("%7d %8.3f %9.1f %8.2f %10.0f%% %5d %6.1f%%%s\n", p->threads, p->seconds,
+               p->mb_per_s, p->speedup, 100 * p->efficiency, pts[i].runs, 100 * pts[i].spread,
+               pts[i].noisy ? "  noisy: the machine is busy, these figures vary" : "");
+        if (p->mb_per_s > pts[fastest].point.mb_per_s)
+            fastest = i;
+    }
+    if (n)
+        printf("fastest: -j %d (%.1f MB/s, %.0f%% efficiency)%s\n", pts[fastest].point.threads,
+               pts[fastest].point.mb_per_s, 100 * pts[fastest].point.efficiency,
+               pts[fastest].point.threads > cores ? ", more threads than cores" : "");
+    printf("recommended: -j %d (the fewest threads within 90%% of the best throughput, among "
+           "those with at least 50%% efficiency and no more than the %d cores)\n",
+           best, cores);
     free(fb);
     return EXIT_OK;
 }
