@@ -409,7 +409,7 @@ typedef struct hp_make_options {
     int threads;               /* 0: OMP_NUM_THREADS, else every core
                                   (hp_thread_count() caps it) */
     hp_format format;          /* HP_FORMAT_V2 (default) or HP_FORMAT_V1 */
-    int level;                 /* zstd level; 0: HP_DEFAULT_LEVEL */
+    int level;                 /* zstd level, or HP_LEVEL_AUTO (0) */
     const char *output;        /* output path; NULL: FILEBASE.hpc */
     int salvage;               /* digest the valid events of a damaged .hpd */
     int override_sampling;     /* treat every allocation as recorded */
@@ -425,9 +425,14 @@ typedef struct hp_make_options {
                                   limit_bytes of the .hpd; 0: all (hp_tune) */
 } hp_make_options;
 
-/* The default zstd level of v2 files: the lowest whose lazy matching keeps
- * v2 at 1/8 of v1 on the benchmark profile (docs/PERFORMANCE.md). */
-#define HP_DEFAULT_LEVEL 5
+/* The compression of v2 files by default: a choice per frame from its
+ * content alone (so the output still depends on nothing but the input):
+ * frames whose snapshots repeat one another are compressed at level 1, in
+ * frames of 2 MiB; the others, where zstd saves a few percent for much of
+ * the digest's time (a busy heap's), are stored (docs/FORMATS.md). An
+ * explicit level applies to every frame, in frames of 1 MiB. */
+#define HP_LEVEL_AUTO 0
+#define HP_DEFAULT_LEVEL HP_LEVEL_AUTO
 
 #define HP_MAKE_OPTIONS_INIT                                                   \
     { .version = HP_MAKE_OPTIONS_VERSION, .format = HP_FORMAT_V2, .level = HP_DEFAULT_LEVEL }
@@ -638,18 +643,60 @@ HP_API int hp_batch_run(hp_batch *b, const hp_batch_options *opts, hp_batch_summ
 typedef struct hp_tune_point {
     int threads;
     uint64_t bytes;          /* .hpd bytes digested */
-    double seconds;          /* the better of two runs */
+    double seconds;          /* the median of its last runs (see hp_tune_ex) */
     double mb_per_s, speedup, efficiency; /* speedup over 1 thread, / threads */
 } hp_tune_point;
 
-/* Digests the first `slice_bytes` of FILEBASE.hpd (0: all of it) into a
- * scratch file with 1, 2, 4, ... threads up to max_threads (which is always
- * measured), filling up to `cap` points; *recommended is the fewest threads
- * that reach 90% of the best throughput. */
+/* hp_tune_ex() with its defaults: max_threads is the most measured (and
+ * always measured), the recommendation hp_tune_ex's. */
 HP_API int hp_tune(const char *filebase, double interval, double precision, int max_threads,
             uint64_t slice_bytes, hp_tune_point *points, size_t cap, size_t *npoints,
             int *recommended);
 
+
+#define HP_TUNE_OPTIONS_VERSION 1
+
+typedef struct hp_tune_options {
+    unsigned version;        /* HP_TUNE_OPTIONS_VERSION */
+    int max_threads;         /* the most threads to measure; 0: every core */
+    uint64_t slice_bytes;    /* .hpd bytes per run; 0: all of it */
+    int min_runs, max_runs;  /* timed runs per point: at least, at most
+                                (0: 3 and 9) */
+    double tolerance;        /* a point is stable when its last min_runs
+                                runs lie within this share of their median
+                                (0: 0.05) */
+    double min_efficiency;   /* the least parallel efficiency recommended
+                                (0: 0.5) */
+    double throughput_share; /* the share of the best throughput that is
+                                enough (0: 0.9) */
+} hp_tune_options;
+
+#define HP_TUNE_OPTIONS_INIT { .version = HP_TUNE_OPTIONS_VERSION, .slice_bytes = 256ull << 20 }
+
+/* Initialises *opts as HP_TUNE_OPTIONS_INIT does. Returns HP_EINVAL for a
+ * version this library does not know. */
+HP_API int hp_tune_options_init(hp_tune_options *opts, unsigned version);
+
+/* One measured thread count. */
+typedef struct hp_tune_sample {
+    hp_tune_point point;     /* seconds: the median of the last min_runs runs */
+    int runs;                /* timed runs it took */
+    double spread;           /* (slowest - fastest) / median of those runs */
+    int noisy;               /* never within the tolerance in max_runs runs */
+} hp_tune_sample;
+
+/* Digests the first slice of FILEBASE.hpd into a scratch file (nothing is
+ * left behind) with 1, 2, 4, ... threads and max_threads, after one
+ * untimed run that warms the page cache; each point is run again until its
+ * last min_runs runs agree within the tolerance, or max_runs were made (it
+ * is then marked noisy). Fills up to `cap` samples. *recommended: among
+ * the counts no larger than the cores, those with a parallel efficiency of
+ * at least min_efficiency (one thread always qualifies), the fewest that
+ * reach throughput_share of the best throughput measured among them: cores
+ * beyond that point digest other profiles better (digest --jobs). */
+HP_API int hp_tune_ex(const char *filebase, double interval, double precision,
+                       const hp_tune_options *opts, hp_tune_sample *samples, size_t cap,
+                       size_t *nsamples, int *recommended);
 
 /* ------------------------------------------------------------------------
  * Looking at digests: which snapshot, exports, timelines, diffs
@@ -876,7 +923,7 @@ typedef struct hp_batch_tuning {
     double best_jobs_s;     /* and its predicted seconds */
     int advise_jobs;        /* 1 when that --jobs beats the scheduler by over 10% */
     size_t sample;          /* the profile measured (hp_batch_filebase's index) */
-    hp_tune_point points[16]; /* its measurements, as hp_tune gives them */
+    hp_tune_sample points[16]; /* its measurements, as hp_tune_ex gives them */
     size_t npoints;
 } hp_batch_tuning;
 

@@ -45,7 +45,7 @@ static const char help_text[] =
     "      --shard K/N         only shard K (0..N-1) of N of the profiles, balanced by\n"
     "                          size, for job arrays (see scripts/slurm-digest.sh)\n"
     "      --format v1|v2      v2 (default): zstd seekable; v1: heapprof 1.0's format\n"
-    "      --level N           zstd level for v2 (default 5)\n"
+    "      --level N           zstd level for v2 (default: chosen per frame)\n"
     "  -o, --output PATH       output file (only with one FILEBASE; '-': standard output)\n"
     "  -c, --stdout            write the digest to standard output (as -o -)\n"
     "  -f, --force             with -c, write to standard output even if it is a terminal\n"

@@ -1,4 +1,5 @@
-/* tune.c - `heapprof tune`: a thread count from measurements (hp_tune). */
+/* tune.c - `heapprof tune`: a thread count from measurements (hp_tune_ex), or
+ * advice for a batch (hp_tune_batch). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -14,8 +15,10 @@ static const char usage_line[] =
 
 static const char help_text[] =
     "Digests the first slice of FILEBASE.hpd (default 256 MiB) with 1, 2, 4, ...\n"
-    "threads into a scratch file, prints the throughput, speedup and parallel\n"
-    "efficiency of each, and recommends the fewest threads that reach 90% of the\n"
+    "threads into a scratch file, each count until its last 3 runs agree within\n"
+    "5% (at most 9 runs; else it is marked noisy), prints the throughput, speedup\n"
+    "and parallel efficiency of each, and recommends, among the counts the cores\n"
+    "run at once with at least 50% efficiency, the fewest that reach 90% of the\n"
     "best throughput (spare cores digest other profiles better: digest --jobs).\n\n"
     "Given a directory or several profiles, tunes the batch instead: measures the\n"
     "largest profile as above, replays the whole batch under that cost model with\n"
@@ -28,12 +31,23 @@ static const char help_text[] =
 
 enum { OPT_MAX = 256, OPT_SLICE };
 
-static void print_points(const hp_tune_point *pts, size_t n)
+/* The measured points, and the fastest of them. */
+static void print_samples(const hp_tune_sample *pts, size_t n, int cores)
 {
-    printf("threads  seconds      MB/s  speedup  efficiency\n");
-    for (size_t i = 0; i < n; i++)
-        printf("%7d %8.3f %9.1f %8.2f %10.0f%%\n", pts[i].threads, pts[i].seconds, pts[i].mb_per_s,
-               pts[i].speedup, 100 * pts[i].efficiency);
+    printf("threads  seconds      MB/s  speedup  efficiency  runs  spread\n");
+    size_t fastest = 0;
+    for (size_t i = 0; i < n; i++) {
+        const hp_tune_point *p = &pts[i].point;
+        printf("%7d %8.3f %9.1f %8.2f %10.0f%% %5d %6.1f%%%s\n", p->threads, p->seconds,
+               p->mb_per_s, p->speedup, 100 * p->efficiency, pts[i].runs, 100 * pts[i].spread,
+               pts[i].noisy ? "  noisy: the machine is busy, these figures vary" : "");
+        if (p->mb_per_s > pts[fastest].point.mb_per_s)
+            fastest = i;
+    }
+    if (n)
+        printf("fastest: -j %d (%.1f MB/s, %.0f%% efficiency)%s\n", pts[fastest].point.threads,
+               pts[fastest].point.mb_per_s, 100 * pts[fastest].point.efficiency,
+               pts[fastest].point.threads > cores ? ", more threads than cores" : "");
 }
 
 static int is_dir(const char *path)
@@ -42,24 +56,32 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* One profile: the thread count that reaches 90% of the best throughput. */
+/* One profile: the thread count to give it (hp_tune_ex). */
 static int tune_one(const char *path, double interval, double precision, int max_threads,
                     uint64_t slice)
 {
     char *fb = hp_filebase_of(path);
     if (!fb)
         return cli_error(EXIT_DATA, "out of memory");
-    hp_tune_point pts[16];
+    hp_tune_sample pts[16];
     size_t n;
     int best;
-    int rc = hp_tune(fb, interval, precision, max_threads, slice, pts, 16, &n, &best);
+    hp_tune_options topts = HP_TUNE_OPTIONS_INIT;
+    topts.max_threads = max_threads;
+    topts.slice_bytes = slice;
+    int rc = hp_tune_ex(fb, interval, precision, &topts, pts, 16, &n, &best);
     if (rc < 0) {
         free(fb);
         return cli_lib_error(rc);
     }
-    printf("%s: %" PRIu64 " bytes of .hpd per run\n", fb, n ? pts[0].bytes : 0);
-    print_points(pts, n);
-    printf("recommended: -j %d\n", best);
+    int cores = omp_get_num_procs();
+    printf("%s: %" PRIu64 " bytes of .hpd per run, %d cores; each count run until its last 3 "
+           "runs agree within 5%%\n",
+           fb, n ? pts[0].point.bytes : 0, cores);
+    print_samples(pts, n, cores);
+    printf("recommended: -j %d (the fewest threads within 90%% of the best throughput, among "
+           "those with at least 50%% efficiency and no more than the %d cores)\n",
+           best, cores);
     free(fb);
     return EXIT_OK;
 }
@@ -100,7 +122,7 @@ static int tune_batch(char **paths, int npaths, int recursive, double interval, 
     }
     printf("batch: %zu profiles, %" PRIu64 " bytes of .hpd; measured on the largest, %s\n", usable,
            bytes, hp_batch_filebase(b, t.sample));
-    print_points(t.points, t.npoints);
+    print_samples(t.points, t.npoints, omp_get_num_procs());
     printf("model: %.3f s per GB on one thread, serial fraction %.3f, %d threads in all\n",
            t.s_per_byte * 1e9, t.serial, t.cores);
     printf("predicted: %.3f s with the automatic scheduler, %.3f s with the best fixed --jobs %d\n",

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define HP_VARINT_MAX 10 /* bytes of the longest 64-bit varint */
 
@@ -88,6 +89,39 @@ static inline size_t hp_varint_encode(uint8_t *p, uint64_t v)
     }
     p[n++] = (uint8_t)v;
     return n;
+}
+
+/* hp_varint_encode() for a buffer with HP_VARINT_MAX bytes of room at p:
+ * returns the byte after the varint. Values below 2^56 take no loop and no
+ * branch on their length: the 7-bit groups are spread into one 8-byte
+ * store (little-endian hosts), which is what makes encoding millions of
+ * snapshot entries cheap. */
+static inline uint8_t *hp_varint_put(uint8_t *p, uint64_t v)
+{
+    if (v < 0x80) {
+        *p = (uint8_t)v;
+        return p + 1;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (v < (1u << 21)) { /* two or three bytes: most traces and differences */
+        uint32_t x = (uint32_t)((v & 0x7f) | ((v << 1) & 0x7f00) | ((v << 2) & 0x7f0000));
+        unsigned len = 2 + (v >= (1u << 14));
+        x |= len == 2 ? 0x80u : 0x8080u;
+        memcpy(p, &x, 4);
+        return p + len;
+    }
+    if (v < (1ull << 56)) {
+        uint64_t x = (v & 0x7full) | ((v << 1) & 0x7f00ull) | ((v << 2) & 0x7f0000ull) |
+                     ((v << 3) & 0x7f000000ull) | ((v << 4) & 0x7f00000000ull) |
+                     ((v << 5) & 0x7f0000000000ull) | ((v << 6) & 0x7f000000000000ull) |
+                     ((v << 7) & 0x7f00000000000000ull);
+        unsigned len = (unsigned)(70 - __builtin_clzll(v)) / 7; /* ceil(bits / 7) */
+        x |= 0x8080808080808080ull & ((1ull << (8 * (len - 1))) - 1);
+        memcpy(p, &x, 8);
+        return p + len;
+    }
+#endif
+    return p + hp_varint_encode(p, v);
 }
 
 static inline size_t hp_varint_size(uint64_t v)

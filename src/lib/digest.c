@@ -1,34 +1,46 @@
 /* digest.c - HPC.make: the parallel digester.
  *
- * The .hpd is processed in waves of up to T chunks (T threads), each chunk a
- * byte range of the mapped file. A wave runs the phases of docs/DESIGN.md:
+ * The .hpd is mapped and cut into chunks (byte ranges). Each chunk goes
+ * through the phases of docs/DESIGN.md, as tasks of the shared pool
+ * (parallel.h) or as the digest's serial work, with no barrier between
+ * chunks: while one chunk emits its snapshots, later ones decode and
+ * earlier frames compress.
  *
- *   resync   parallel  each chunk but the wave's first finds its first event
- *                      by speculative resynchronisation: the first offset
- *                      from which a run of events is valid (the wave's first
- *                      chunk starts exactly where the last wave ended)
- *   decode   parallel  each chunk decodes its events into compact arrays:
- *                      local time, trace, scaled signed size
- *   settle   serial    the chain is verified: chunk i must start exactly
- *                      where chunk i-1's decoding stopped, else it is decoded
- *                      again from there (the sequential fallback); damage is
- *                      reported in file order; the chunks' durations are
- *                      prefix-summed into their global start times
- *   totals   parallel  each chunk sums its sizes per trace (sparse)
- *   emit     parallel  a chunk that crosses snapshot boundaries loads the
- *                      live state at its start (global state + totals of the
- *                      chunks before it) and emits the snapshots at the
- *                      boundaries it crosses, already ranked, cut and encoded
- *   write    serial    records go to the writer in chunk order (the writer
- *                      compresses v2 frames in parallel: compress); the
- *                      global state advances by every chunk's totals
+ *   resync   task    a chunk whose predecessor has not ended yet finds its
+ *                    first event by speculative resynchronisation: the
+ *                    first offset from which a run of events is valid
+ *   decode   task    the chunk's events into compact arrays (local time,
+ *                    trace, scaled signed size), and the sum of its sizes
+ *                    per trace (its totals), in one pass over the bytes
+ *   settle   serial  in file order: the chunk must start exactly where the
+ *                    previous one stopped (else it is decoded again from
+ *                    there: a failed resync); damage is reported in file
+ *                    order; the chunk is placed in time; the snapshot limit
+ *   totals   serial  in file order: a chunk with snapshot boundaries takes
+ *                    a copy of the running state (every event before it),
+ *                    which then adds the chunk's totals
+ *   emit     task    the chunk applies its events to its copy and emits
+ *                    each boundary it passes: the ranked order repaired,
+ *                    the precision cutoff, the record encoded
+ *   write    serial  in file order: the records go to the writer, which
+ *                    cuts v2 frames; compressed frames are written in order
+ *   compress task    each v2 frame, as soon as it is closed
+ *
+ * With one thread there are no totals and no copy: each chunk emits on the
+ * running state itself, through to its end. The serial work is one task at
+ * a time, run by whichever thread finds it ready; it is short per chunk
+ * (verifications, a copy of the live bytes, the writer's bookkeeping) and
+ * overlaps the tasks of other chunks.
  *
  * Snapshot k holds every event at relative time <= k*I, and is emitted just
  * before the first event later than k*I (runs of identical snapshots are
- * emitted once with a repeat count); the last one, ceil(R/I), at the end. The
- * result depends on nothing but the input and the parameters: not on T, nor
- * on the chunk size. Memory: T chunk buffers and T live states, never the
- * number of events or snapshots x traces. */
+ * emitted once with a repeat count); the last one, ceil(R/I), at the end.
+ * The result depends on nothing but the input and the parameters: not on
+ * the threads, their grants, nor the chunk size. Memory: per thread two
+ * chunk buffers and a live state, never the number of events or snapshots
+ * x traces. */
+#include "digest_internal.h"
+
 #include "clock.h"
 #include "error.h"
 #include "grow.h"
@@ -52,15 +64,15 @@
 
 #define OUT_PAUSE_BYTES (32u << 20) /* a chunk pauses its emission past this */
 #define MIN_CHUNK (64u << 10)
-/* Every wave ends in serial work (settle, the global order, the hand-off to
- * the writer), so fewer, larger chunks are faster; their decoded events
- * (about 3 bytes per .hpd byte) are what memory holds. A wave holds at most
- * WAVE_BUDGET of .hpd, each chunk between 4 and 16 MiB. */
-#define WAVE_BUDGET (48u << 20)
-#define MAX_CHUNK_FEW (16u << 20)
-#define MAX_CHUNK_MANY (4u << 20)
+/* Chunks: small with one thread, so that a chunk's event arrays are still
+ * in the core's cache when it emits them; larger with more, where each
+ * chunk also pays a copy of the running state and a full sort at its first
+ * snapshot. */
+#define CHUNK_ONE (1u << 20)
+#define CHUNK_MANY (4u << 20)
+#define MIN_EVENT 7 /* bytes: the word and three one-byte varints */
 
-/* ---- a chunk, by the phase that owns each part ---------------------------- */
+/* ---- a chunk --------------------------------------------------------------------- */
 
 /* decode: the chunk's events, and where decoding stopped and why. */
 typedef struct decoded {
@@ -78,14 +90,8 @@ typedef struct decoded {
     size_t trunc_bytes;     /* a partial final event */
     hp_skip *skips;         /* salvage */
     size_t nskips, skips_cap;
+    uint64_t nbig;          /* sizes of HP_SCALE_SMALL or more */
 } decoded;
-
-/* totals: the chunk's sums per trace, sparse. */
-typedef struct totals {
-    uint32_t *tr;
-    int64_t *dl;
-    size_t n;
-} totals;
 
 /* One encoded record and how many snapshots in a row it stands for. */
 typedef struct record {
@@ -98,26 +104,49 @@ typedef struct emission {
     uint64_t t0;            /* global time at the chunk's start (settle) */
     size_t pos;             /* next event to apply */
     uint64_t next_k, next_boundary;
-    int finished;
-    uint8_t *out;           /* encoded records */
-    size_t out_len, out_cap;
+    int started;
+    int next_stage;         /* where the emission task left it */
+    hp_recbuf *rb;          /* encoded records */
     record *recs;
     size_t nrecs, recs_cap;
     uint64_t neg_snapshots;
 } emission;
 
-typedef struct chunk {
-    decoded d;
-    totals tot;
-    emission em;
-    int oom;                /* any phase ran out of memory */
-} chunk;
+enum stage {
+    S_FREE,
+    S_ASSIGNED,  /* to decode (and resync first unless exact) */
+    S_DECODING,
+    S_DECODED,   /* for settle */
+    S_SETTLED,   /* to emit */
+    S_EMITTING,
+    S_PAUSED,    /* emitted 32 MiB of records: resumes once they are written */
+    S_EMITTED,   /* for write */
+};
 
-/* ---- the trace count, concurrently with the first wave -------------------- */
+typedef struct slot {
+    int stage;
+    uint64_t seq;           /* the chunk's number in file order */
+    size_t nominal;         /* where its range starts */
+    int exact;              /* d.start is where the previous chunk ended */
+    int in_place;           /* emits on the running state (one thread) */
+    int fast_scale;         /* a hint: sizes above the table are common */
+    uint32_t bound;         /* the trace bound to decode with */
+    decoded d;
+    int64_t *acc;           /* totals: sum per trace, and which traces */
+    uint64_t *bits;
+    uint32_t acc_max;       /* acc holds traces 0..acc_max */
+    hp_live_state st;       /* the state at its start (a copy), for emission */
+    emission em;
+    int oom;
+    double t_resync, t_decode, t_emit;
+} slot;
+
+/* ---- the trace count, concurrently with the first chunks -------------------------- */
 
 /* Validating trace indexes needs the number of traces, a scan of the whole
- * .hpm; it runs on its own thread while wave 1 decodes with no bound, and
- * settle re-checks what wave 1 decoded once the count is known. */
+ * .hpm; it runs on its own thread while the first chunks decode with a
+ * looser bound (the .hpm's size), and settle re-checks what they decoded
+ * once the count is known. */
 typedef struct counter {
     const hp_hpm *hpm;
     pthread_t thread;
@@ -167,35 +196,101 @@ static int counter_join(counter *c, uint32_t *count)
     return HP_OK;
 }
 
-/* ---- the engine ------------------------------------------------------------ */
+/* ---- the engine ---------------------------------------------------------------------- */
+
+/* A worker's sort arrays, lent to the state it emits. */
+typedef struct scratch {
+    hp_ranked *order, *tmp;
+    size_t cap;
+} scratch;
 
 typedef struct engine {
+    /* what the digest is */
     const hp_map *map;
     const hp_scale *scale;
-    const char *path;         /* of the .hpd, for messages */
-    uint32_t ntraces;
-    uint32_t bound;           /* highest valid trace index known so far */
+    const char *path;           /* of the .hpd, for messages */
     uint64_t interval_us;
     double precision;
     const hp_make_options *o;
-    int threads;
-    size_t chunk_bytes;
-    chunk *chunks;
-    hp_live_state *states;
-    hp_live_state global;     /* the state after every wave so far, sorted */
-    counter count;            /* the trace count, until settle joins it */
-    uint64_t time;            /* global time of the last event so far */
-    size_t pos;               /* byte offset of the next wave */
-    size_t end;               /* digest the events that start before this */
-    hp_hpc_writer *w;
     hp_make_report *rep;
+    size_t end;                 /* digest the events that start before this */
+    size_t chunk_fixed;         /* opts->chunk_bytes, or 0: automatic */
+    hp_hpc_writer *w;
+
+    /* threads */
+    hp_pool *pool;
+    hp_group *g;
+    int max_threads, threads;   /* the most, and this wave's grant */
+    hp_grant_fn grant;
+    void *grant_ctx;
+    int wave_left;              /* chunks left to assign in this wave */
+    size_t chunk_bytes;         /* this wave's */
+    int heavy;                  /* tasks running (the serial work aside) */
+    int serial_running;
+
+    /* chunks */
+    slot **slots;
+    int nslots, want_slots;
+    size_t slots_cap;
+    uint64_t next_seq;          /* the next chunk to assign */
+    size_t assign_pos;          /* where its range starts */
+    uint64_t settle_seq, write_seq;
+    int big_hint;               /* sizes above the scale table are common */
+
+    /* the chain, owned by the serial work */
+    counter count;
+    uint32_t ntraces;           /* once counted */
+    int counted;
+    uint32_t bound;             /* the highest valid trace index known so far */
+    hp_live_state run;          /* every event of the settled chunks */
+    int run_lent;               /* an in-place emission has it */
+    uint64_t time;              /* global time at the end of the settled chunks */
+    size_t settled_end;         /* where the next chunk starts */
+
+    scratch *scr;               /* per worker number */
+
+    /* outcome */
+    int failed, rc;
+    char msg[1024];
+
+    /* for the caller's thread: skipped stretches and progress to report */
+    hp_skip *skipq;
+    size_t nskipq, skipq_cap;
+    size_t done_bytes, told_bytes;
+    int told_any;
+
+    double t_settle, t_totals, t_write;
 } engine;
 
-static int oom(const engine *e) { return hp_fail(HP_ENOMEM, "%s: out of memory", e->path); }
+enum { J_SERIAL, J_DECODE, J_EMIT, J_COMPRESS };
 
-/* ---- resync and decode ----------------------------------------------------- */
+/* The chunk this thread decoded last: it emits it next if it can, while
+ * the chunk's events are still in its cache. */
+static __thread const slot *decoded_here;
 
-/* Makes room for `need` events in each of the three arrays. */
+static int oom_fail(const engine *e) { return hp_fail(HP_ENOMEM, "%s: out of memory", e->path); }
+
+/* Records a failure (its message comes from this thread's hp_last_error),
+ * lock held or not as `locked` says; the first one wins. */
+static void fail(engine *e, int rc, int locked)
+{
+    hp_pool *p = NULL;
+    if (!locked) {
+        p = e->pool;
+        hp_pool_lock(p);
+    }
+    if (!e->failed) {
+        e->failed = 1;
+        e->rc = rc;
+        snprintf(e->msg, sizeof e->msg, "%s", hp_last_error());
+    }
+    hp_group_wake(e->g);
+    if (p)
+        hp_pool_unlock(p);
+}
+
+/* ---- decode ------------------------------------------------------------------------ */
+
 static int grow_events(decoded *d, size_t need)
 {
     size_t cap_t = d->cap, cap_tr = d->cap, cap_dl = d->cap;
@@ -203,42 +298,193 @@ static int grow_events(decoded *d, size_t need)
         hp_grow(&d->tr, &cap_tr, need, sizeof *d->tr, 4096) < 0 ||
         hp_grow(&d->dl, &cap_dl, need, sizeof *d->dl, 4096) < 0)
         return -1;
-    d->cap = cap_t;
+    d->cap = cap_t < cap_tr ? cap_t : cap_tr;
+    d->cap = d->cap < cap_dl ? d->cap : cap_dl;
     return 0;
 }
 
-/* Decodes the events that start in [start, end) into the chunk. */
-static void decode_range(const engine *e, chunk *c, size_t start, size_t end, uint32_t bound)
+/* Makes the totals hold traces up to max_trace. */
+static int grow_acc(slot *s, uint32_t max_trace)
 {
-    decoded *d = &c->d;
+    if (s->acc && max_trace <= s->acc_max)
+        return 0;
+    size_t old = s->acc ? (size_t)s->acc_max + 1 : 0, n = (size_t)max_trace + 1;
+    n = n < 2 * old ? 2 * old : n;
+    n = (n + 63) & ~(size_t)63;
+    int64_t *acc = realloc(s->acc, n * sizeof *acc);
+    if (!acc)
+        return -1;
+    s->acc = acc;
+    uint64_t *bits = realloc(s->bits, n / 64 * sizeof *bits);
+    if (!bits)
+        return -1;
+    s->bits = bits;
+    memset(acc + old, 0, (n - old) * sizeof *acc);
+    memset(bits + old / 64, 0, (n - old) / 64 * sizeof *bits);
+    s->acc_max = (uint32_t)(n - 1 > HP_EV_TRACE_MASK ? HP_EV_TRACE_MASK : n - 1);
+    return 0;
+}
+
+/* Clears the totals (a chunk decoded again). */
+static void clear_totals(slot *s)
+{
+    if (!s->bits)
+        return;
+    size_t words = ((size_t)s->acc_max + 1) / 64;
+    for (size_t i = 0; i < words; i++)
+        for (uint64_t b = s->bits[i]; b; b &= b - 1)
+            s->acc[i * 64 + (size_t)__builtin_ctzll(b)] = 0;
+    memset(s->bits, 0, words * sizeof *s->bits);
+}
+
+/* The bulk of a chunk, far from the end of the file: events from `off`
+ * while they start before `stop`, with no bounds checks (HP_EVENT_MAX bytes
+ * are always there) and into arrays with room for them all. Stops early at
+ * anything unusual (an invalid event, a trace past the totals, a time that
+ * saturates), which the careful path takes. `totals` and `fast` are
+ * constants where it is inlined: four loops, each without the others'
+ * branches. */
+typedef struct bulk_state {
+    uint64_t t, nbig;
+    size_t n;
+    uint32_t max_trace;
+} bulk_state;
+
+static inline __attribute__((always_inline)) size_t
+bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, uint32_t bound,
+     bulk_state *bs, int totals, int fast)
+{
+    const uint8_t *p = data + off, *lim = data + stop;
+    uint64_t t = bs->t, nbig = bs->nbig;
+    size_t n = bs->n;
+    uint32_t maxtr = bs->max_trace;
+    uint64_t *T = s->d.t;
+    uint32_t *TR = s->d.tr;
+    int64_t *DL = s->d.dl;
+    int64_t *acc = s->acc;
+    uint64_t *bits = s->bits;
+    if (totals && bound > s->acc_max)
+        bound = s->acc_max;
+    while (p < lim) {
+        uint32_t w = hp_be32(p);
+        uint32_t trace = w & HP_EV_TRACE_MASK;
+        if (trace > bound)
+            break;
+        uint64_t sec, usec, size;
+        const uint8_t *q = hp_varint_fast(p + 4, &sec);
+        if (!q || ((w & HP_EV_NEGATIVE) && sec == 0))
+            break;
+        q = hp_varint_fast(q, &usec);
+        if (!q || usec >= HP_USEC_PER_SEC)
+            break;
+        q = hp_varint_fast(q, &size);
+        if (!q)
+            break;
+        if (!(w & HP_EV_NEGATIVE)) {
+            if (sec >= HP_TIME_LIMIT_US / HP_USEC_PER_SEC)
+                break;
+            t += sec * HP_USEC_PER_SEC + usec;
+            t = t < HP_TIME_LIMIT_US ? t : HP_TIME_LIMIT_US;
+        }
+        int64_t v = fast ? hp_scale_fast(sc, size) : hp_scale_apply(sc, size);
+        v = (w & HP_EV_FREE) ? -v : v;
+        nbig += size >= HP_SCALE_SMALL;
+        maxtr = trace > maxtr ? trace : maxtr;
+        T[n] = t;
+        TR[n] = trace;
+        DL[n] = v;
+        n++;
+        if (totals) {
+            acc[trace] = hp_wrap_add(acc[trace], v);
+            bits[trace >> 6] |= 1ull << (trace & 63);
+        }
+        p = q;
+    }
+    bs->t = t;
+    bs->nbig = nbig;
+    bs->n = n;
+    bs->max_trace = maxtr;
+    return (size_t)(p - data);
+}
+
+static __attribute__((noinline)) size_t bulk_tf(const hp_scale *sc, slot *s, const uint8_t *d,
+                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
+{
+    return bulk(sc, s, d, off, stop, b, bs, 1, 1);
+}
+static __attribute__((noinline)) size_t bulk_tb(const hp_scale *sc, slot *s, const uint8_t *d,
+                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
+{
+    return bulk(sc, s, d, off, stop, b, bs, 1, 0);
+}
+static __attribute__((noinline)) size_t bulk_nf(const hp_scale *sc, slot *s, const uint8_t *d,
+                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
+{
+    return bulk(sc, s, d, off, stop, b, bs, 0, 1);
+}
+static __attribute__((noinline)) size_t bulk_nb(const hp_scale *sc, slot *s, const uint8_t *d,
+                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
+{
+    return bulk(sc, s, d, off, stop, b, bs, 0, 0);
+}
+
+/* Decodes the events that start in [start, end) into the slot, with its
+ * totals unless it emits in place. */
+static void decode_range(const engine *e, slot *s, size_t start, size_t end, uint32_t bound)
+{
+    decoded *d = &s->d;
     const uint8_t *data = e->map->data, *dend = data + e->map->size;
     size_t size = e->map->size, off = start;
-    uint64_t t = 0;
-    uint32_t max_trace = 0;
-    size_t n = 0;
+    int totals = !s->in_place;
     d->start = start;
     d->bound_used = bound;
     d->err_reason = 0;
     d->trunc_bytes = 0;
     d->nskips = 0;
-    c->oom = 0;
+    d->n = 0;
+    s->oom = 0;
+    clear_totals(s);
+    bulk_state bs = {0, 0, 0, 0};
+    size_t need = (end > start ? (end - start) / MIN_EVENT : 0) + 2;
+    if (grow_events(d, need) < 0 || (totals && grow_acc(s, 1023) < 0)) {
+        s->oom = 1;
+        goto out;
+    }
+    /* the bulk may not read past the file: it stops HP_EVENT_MAX before */
+    size_t bulk_end = size > HP_EVENT_MAX ? size - HP_EVENT_MAX : 0;
     while (off < end) {
+        size_t stop = end < bulk_end ? end : bulk_end;
+        if (off < stop) {
+            if (totals)
+                off = (s->fast_scale ? bulk_tf : bulk_tb)(e->scale, s, data, off, stop, bound, &bs);
+            else
+                off = (s->fast_scale ? bulk_nf : bulk_nb)(e->scale, s, data, off, stop, bound, &bs);
+            if (off >= end)
+                break;
+        }
+        /* one event the careful way */
         hp_raw_event ev;
         int len = hp_event_decode(data + off, dend, bound, &ev);
         if (len > 0) {
-            if (n == d->cap && grow_events(d, n + 1) < 0) {
-                c->oom = 1;
+            uint32_t trace = ev.word & HP_EV_TRACE_MASK;
+            if ((bs.n == d->cap && grow_events(d, bs.n + 1) < 0) ||
+                (totals && grow_acc(s, trace) < 0)) {
+                s->oom = 1;
                 break;
             }
-            uint64_t adv = hp_event_advance_us(&ev);
-            t = hp_time_add(t, adv);
-            uint32_t trace = ev.word & HP_EV_TRACE_MASK;
-            int64_t scaled = hp_scale_apply(e->scale, ev.size);
-            max_trace = trace > max_trace ? trace : max_trace;
-            d->t[n] = t;
-            d->tr[n] = trace;
-            d->dl[n] = (ev.word & HP_EV_FREE) ? -scaled : scaled;
-            n++;
+            bs.t = hp_time_add(bs.t, hp_event_advance_us(&ev));
+            int64_t v = hp_scale_apply(e->scale, ev.size);
+            v = (ev.word & HP_EV_FREE) ? -v : v;
+            bs.nbig += ev.size >= HP_SCALE_SMALL;
+            bs.max_trace = trace > bs.max_trace ? trace : bs.max_trace;
+            d->t[bs.n] = bs.t;
+            d->tr[bs.n] = trace;
+            d->dl[bs.n] = v;
+            bs.n++;
+            if (totals) {
+                s->acc[trace] = hp_wrap_add(s->acc[trace], v);
+                s->bits[trace >> 6] |= 1ull << (trace & 63);
+            }
             off += (size_t)len;
         } else if (len == 0) {
             d->trunc_bytes = size - off;
@@ -250,7 +496,7 @@ static void decode_range(const engine *e, chunk *c, size_t start, size_t end, ui
         } else {
             size_t next = hp_resync(data, size, off + 1, bound);
             if (hp_grow(&d->skips, &d->skips_cap, d->nskips + 1, sizeof *d->skips, 16) < 0) {
-                c->oom = 1;
+                s->oom = 1;
                 break;
             }
             d->skips[d->nskips++] =
@@ -258,379 +504,688 @@ static void decode_range(const engine *e, chunk *c, size_t start, size_t end, ui
             off = next;
         }
     }
-    d->n = n;
-    d->duration = t;
-    d->max_trace = max_trace;
+out:
+    d->n = bs.n;
+    d->duration = bs.t;
+    d->max_trace = bs.max_trace;
+    d->nbig = bs.nbig;
     d->actual_end = off;
 }
 
-/* resync, for chunk i+1: its start is the first offset from which a run of
- * events is valid. */
-static void resync_chunk(void *arg, int i, int worker)
+/* resync and decode, for one chunk. */
+static void decode_slot(engine *e, slot *s)
 {
-    engine *e = arg;
-    (void)worker;
-    decoded *d = &e->chunks[i + 1].d;
-    d->start = hp_resync_run(e->map->data, e->map->size, d->start, e->bound, HP_SPLIT_RUN);
+    double t0 = hp_clock();
+    if (!s->exact)
+        s->d.start = hp_resync_run(e->map->data, e->map->size, s->nominal, s->bound, HP_SPLIT_RUN);
+    double t1 = hp_clock();
+    decode_range(e, s, s->d.start, s->d.end > s->d.start ? s->d.end : s->d.start, s->bound);
+    s->t_resync += t1 - t0;
+    s->t_decode += hp_clock() - t1;
 }
 
-static void decode_chunk(void *arg, int i, int worker)
-{
-    engine *e = arg;
-    (void)worker;
-    chunk *c = &e->chunks[i];
-    decode_range(e, c, c->d.start, c->d.end > c->d.start ? c->d.end : c->d.start, e->bound);
-}
-
-/* ---- settle ----------------------------------------------------------------- */
-
-/* Takes a chunk's salvage skips, truncation and events into the report. */
-static void account_chunk(engine *e, const decoded *d)
-{
-    for (size_t s = 0; s < d->nskips; s++) {
-        if (e->rep->skips++ == 0)
-            e->rep->first_skip_offset = d->skips[s].offset;
-        e->rep->skipped_bytes += d->skips[s].length;
-        if (e->o->on_skip)
-            e->o->on_skip(e->o->skip_ctx, &d->skips[s]);
-    }
-    e->rep->truncated_bytes += d->trunc_bytes;
-    e->rep->events += d->n;
-}
-
-/* Verifies the chain, settles the trace bound, places the chunks in time. */
-static int settle(engine *e, int nch)
-{
-    uint32_t count = e->ntraces;
-    HP_TRY(counter_join(&e->count, &count)); /* the count ran beside wave 1 */
-    e->ntraces = e->bound = count;
-    uint64_t t0 = e->time;
-    for (int i = 0; i < nch; i++) {
-        chunk *c = &e->chunks[i];
-        decoded *d = &c->d;
-        size_t expect = i == 0 ? e->pos : e->chunks[i - 1].d.actual_end;
-        int redo = d->start != expect;
-        if (redo)
-            e->rep->resyncs_failed++;
-        /* decoded before the trace count was known: an event past the
-         * bound, a partial final event whose trace word already is, or an
-         * invalid event (whose reason the trace check, made first, may
-         * change) must be found again with the real bound, so that the
-         * error is the sequential reader's whatever the threads */
-        int unbounded = d->bound_used > e->bound;
-        if (redo || d->max_trace > e->bound ||
-            (unbounded && (d->trunc_bytes || d->err_reason)))
-            decode_range(e, c, expect, d->end > expect ? d->end : expect, e->bound);
-        if (c->oom)
-            return oom(e);
-        if (d->err_reason)
-            return hp_fail_event(e->map, d->err_off, d->err_reason);
-        account_chunk(e, d);
-        c->em.t0 = t0;
-        t0 = hp_time_add(t0, d->duration);
-    }
-    /* ceil(R/I) + 1 snapshots so far; one limit for the writer and every
-     * reader, checked before the wave's snapshots are made */
-    if (t0 / e->interval_us + 2 > HP_MAX_SNAPSHOTS)
-        return hp_fail(HP_ELIMIT,
-                       "%s: offset %zu: the profile spans %.0f s, over %u snapshots at this "
-                       "interval (a damaged stream? try --salvage, or an interval of at least "
-                       "%.3f s)",
-                       e->path, e->chunks[nch - 1].d.actual_end, (double)t0 * 1e-6,
-                       HP_MAX_SNAPSHOTS,
-                       (double)(t0 / (HP_MAX_SNAPSHOTS - 2) / 1000 + 1) / 1000.0);
-    return HP_OK;
-}
-
-/* ---- totals ------------------------------------------------------------------ */
-
-/* Sums the chunk's sizes per trace into its sparse totals; `st` is scratch
- * (its acc, dirty and dirty_list), left clean. */
-static int chunk_totals(chunk *c, hp_live_state *st)
-{
-    const decoded *d = &c->d;
-    totals *tot = &c->tot;
-    for (size_t i = 0; i < d->n; i++) {
-        uint32_t tr = d->tr[i];
-        st->acc[tr] = hp_wrap_add(st->acc[tr], d->dl[i]);
-        if (!st->dirty[tr]) {
-            st->dirty[tr] = 1;
-            st->dirty_list[st->ndirty++] = tr;
-        }
-    }
-    free(tot->tr);
-    free(tot->dl);
-    tot->n = st->ndirty;
-    tot->tr = malloc((tot->n + 1) * sizeof *tot->tr);
-    tot->dl = malloc((tot->n + 1) * sizeof *tot->dl);
-    for (size_t i = 0; i < st->ndirty; i++) {
-        uint32_t tr = st->dirty_list[i];
-        if (tot->tr && tot->dl) {
-            tot->tr[i] = tr;
-            tot->dl[i] = st->acc[tr];
-        }
-        st->acc[tr] = 0;
-        st->dirty[tr] = 0;
-    }
-    st->ndirty = 0;
-    return tot->tr && tot->dl ? 0 : -1;
-}
-
-static void totals_chunk(void *arg, int i, int worker)
-{
-    engine *e = arg;
-    (void)worker;
-    if (chunk_totals(&e->chunks[i], &e->states[i]) < 0)
-        e->chunks[i].oom = 1;
-}
-
-static void apply_totals(hp_live_state *st, const totals *tot)
-{
-    for (size_t i = 0; i < tot->n; i++)
-        hp_live_add(st, tot->tr[i], tot->dl[i]);
-}
-
-/* ---- emit ------------------------------------------------------------------- */
+/* ---- emit -------------------------------------------------------------------------- */
 
 static uint64_t boundary_of(uint64_t k, uint64_t interval_us)
 {
     return k > UINT64_MAX / interval_us ? UINT64_MAX : k * interval_us;
 }
 
-/* Emits `repeat` copies of the state's snapshot into the chunk's output:
- * the cutoff decides the entries, the snapshot record encodes them. */
-static int emit(const engine *e, emission *em, hp_live_state *st, uint64_t repeat)
+/* Emits `repeat` copies of the state's snapshot into the records: the
+ * cutoff decides the entries, the snapshot record encodes them. */
+static int emit_one(const engine *e, emission *em, hp_live_state *st, uint64_t repeat)
 {
     if (hp_grow(&em->recs, &em->recs_cap, em->nrecs + 1, sizeof *em->recs, 64) < 0)
         return -1;
     hp_cut cut;
-    hp_live_cut(st, e->precision, &cut);
-    if (hp_grow(&em->out, &em->out_cap, em->out_len + hp_snapshot_record_bound(cut.nkept + 1), 1,
-                65536) < 0)
+    if (hp_live_cut(st, e->precision, &cut) < 0)
         return -1;
-    size_t len = hp_snapshot_record_encode(em->out + em->out_len, cut.kept, cut.nkept, cut.other);
-    em->recs[em->nrecs++] = (record){.off = em->out_len, .len = len, .repeat = repeat};
-    em->out_len += len;
+    hp_recbuf *rb = em->rb;
+    if (hp_grow(&rb->p, &rb->cap, rb->len + hp_snapshot_record_bound(cut.nkept + 1), 1, 65536) < 0)
+        return -1;
+    size_t len = hp_snapshot_record_encode(rb->p + rb->len, cut.kept, cut.nkept, cut.other);
+    em->recs[em->nrecs++] = (record){.off = rb->len, .len = len, .repeat = repeat};
+    rb->len += len;
     if (st->nneg > 0)
         em->neg_snapshots += repeat;
     return 0;
 }
 
+/* The first i in [lo, n) with t[i] > b (n if none): times never decrease,
+ * so a galloping search from lo. */
+static size_t first_after(const uint64_t *t, size_t lo, size_t n, uint64_t b)
+{
+    size_t step = 1, hi = lo;
+    while (hi < n && t[hi] <= b) {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    hi = hi < n ? hi : n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid] <= b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Applies the chunk's events from em->pos, emitting each boundary it
- * passes; returns early (to be resumed) once its output passes
- * OUT_PAUSE_BYTES. Events after the chunk's last boundary are not applied:
- * no snapshot of this chunk holds them, and the global state gets them from
- * the totals. */
-static void emit_run(const engine *e, chunk *c, hp_live_state *st)
+ * passes; returns 1 when it paused (its records passed OUT_PAUSE_BYTES),
+ * 0 when done, -1 when out of memory. Events after the chunk's last
+ * boundary are applied only in place: no snapshot of this chunk holds
+ * them, and the running state gets them from the totals. */
+static int emit_run(const engine *e, slot *s, hp_live_state *st)
 {
-    const decoded *d = &c->d;
-    emission *em = &c->em;
-    uint64_t I = e->interval_us, t_last = em->t0 + d->t[d->n - 1];
-    for (; em->pos < d->n && em->next_boundary < t_last; em->pos++) {
-        uint64_t t = em->t0 + d->t[em->pos];
-        if (t > em->next_boundary) {
-            uint64_t last_k = (t - 1) / I; /* every k with k*I < t */
-            if (emit(e, em, st, last_k - em->next_k + 1) < 0) {
-                c->oom = 1;
-                break;
-            }
-            em->next_k = last_k + 1;
-            em->next_boundary = boundary_of(em->next_k, I);
-            if (em->out_len > OUT_PAUSE_BYTES)
-                return;
-        }
-        hp_live_add(st, d->tr[em->pos], d->dl[em->pos]);
-    }
-    em->finished = 1;
-}
-
-typedef struct emit_ctx {
-    engine *e;
-    int first; /* chunks before it are written */
-} emit_ctx;
-
-/* emit, for one chunk: from where it paused. */
-static void emit_chunk(void *arg, int i, int worker)
-{
-    emit_ctx *ctx = arg;
-    (void)worker;
-    engine *e = ctx->e;
-    i += ctx->first;
-    chunk *c = &e->chunks[i];
-    hp_live_state *st = &e->states[i];
-    if (c->em.finished || c->em.out_len > OUT_PAUSE_BYTES)
-        return;
-    if (c->em.pos == 0) { /* the state at the chunk's start, its order repaired */
-        hp_live_copy(st, &e->global);
-        for (int j = 0; j < i; j++)
-            apply_totals(st, &e->chunks[j].tot);
-    }
-    emit_run(e, c, st);
-}
-
-/* Before emission: the first boundary of each chunk. */
-static void emit_begin(engine *e, int nch)
-{
-    for (int i = 0; i < nch; i++) {
-        const decoded *d = &e->chunks[i].d;
-        emission *em = &e->chunks[i].em;
-        em->out_len = em->nrecs = 0;
-        em->neg_snapshots = 0;
+    const decoded *d = &s->d;
+    emission *em = &s->em;
+    uint64_t I = e->interval_us;
+    if (!em->started) {
+        em->started = 1;
         em->pos = 0;
-        em->next_k = (em->t0 + e->interval_us - 1) / e->interval_us;
-        em->next_boundary = boundary_of(em->next_k, e->interval_us);
-        em->finished = !(d->n > 0 && em->t0 + d->t[d->n - 1] > em->next_boundary);
+        em->next_k = (em->t0 + I - 1) / I;
+        em->next_boundary = boundary_of(em->next_k, I);
     }
-}
-
-/* ---- write ------------------------------------------------------------------ */
-
-/* Hands a chunk's records to the writer; returns 1 when the chunk is done,
- * 0 when it paused and will emit more. */
-static int write_chunk(engine *e, chunk *c)
-{
-    emission *em = &c->em;
-    if (c->oom)
-        return oom(e);
-    for (size_t r = 0; r < em->nrecs; r++)
-        HP_TRY(hp_hpc_writer_add(e->w, em->out + em->recs[r].off, em->recs[r].len,
-                                 em->recs[r].repeat));
-    e->rep->negative_snapshots += em->neg_snapshots;
-    em->out_len = em->nrecs = 0;
-    em->neg_snapshots = 0;
-    return em->finished;
-}
-
-/* emit and write: emission rounds, records written in chunk order; then the
- * global state takes the wave's totals. */
-static int emit_and_write(engine *e, int nch)
-{
-    emit_begin(e, nch);
-    int flushed = 0; /* chunks [0, flushed) are written */
-    while (flushed < nch) {
-        double t0 = hp_clock();
-        emit_ctx ctx = {e, flushed};
-        hp_parallel_for(nch - flushed, e->threads, emit_chunk, &ctx);
-        double t1 = hp_clock(), busy = hp_hpc_writer_busy(e->w);
-        e->rep->t_emit += t1 - t0;
-        for (int done = 1; done && flushed < nch;) {
-            done = write_chunk(e, &e->chunks[flushed]);
-            HP_TRY(done);
-            flushed += done;
+    while (em->pos < d->n) {
+        uint64_t t_last = em->t0 + d->t[d->n - 1];
+        if (em->next_boundary >= t_last) { /* no boundary left in this chunk */
+            if (s->in_place)
+                hp_live_apply(st, d->tr + em->pos, d->dl + em->pos, d->n - em->pos);
+            em->pos = d->n;
+            break;
         }
-        /* the writer reports its own compress and write time at the end */
-        e->rep->t_write += hp_clock() - t1 - (hp_hpc_writer_busy(e->w) - busy);
-        if (e->o->cancel && *e->o->cancel)
-            return hp_fail(HP_ECANCELED, "%s: cancelled", e->path);
+        size_t j = first_after(d->t, em->pos, d->n, em->next_boundary - em->t0);
+        hp_live_apply(st, d->tr + em->pos, d->dl + em->pos, j - em->pos);
+        uint64_t last_k = (em->t0 + d->t[j] - 1) / I; /* every k with k*I < t */
+        if (emit_one(e, em, st, last_k - em->next_k + 1) < 0)
+            return -1;
+        em->next_k = last_k + 1;
+        em->next_boundary = boundary_of(em->next_k, I);
+        em->pos = j;
+        if (em->rb->len > OUT_PAUSE_BYTES)
+            return 1;
     }
-    for (int i = 0; i < nch; i++)
-        apply_totals(&e->global, &e->chunks[i].tot);
-    hp_live_sort(&e->global); /* once a wave, so chunks copy a sorted state */
-    return HP_OK;
+    return 0;
 }
 
-/* ---- the waves -------------------------------------------------------------- */
-
-static int alloc_states(engine *e)
+/* emit, for one chunk: on its copy with this worker's sort arrays, or in
+ * place on the running state. Sets the stage it ends in. */
+static int emit_slot(engine *e, slot *s, int worker)
 {
-    e->states = calloc((size_t)e->threads, sizeof *e->states);
-    if (!e->states || hp_live_init(&e->global, e->ntraces) < 0)
-        return oom(e);
-    for (int i = 0; i < e->threads; i++)
-        if (hp_live_init(&e->states[i], e->ntraces) < 0)
-            return oom(e);
-    return HP_OK;
-}
-
-/* One wave: up to T chunks from e->pos, through every phase. */
-static int run_wave(engine *e)
-{
-    size_t size = e->end;
-    int nch = 0;
-    for (size_t off = e->pos; nch < e->threads && off < size; off += e->chunk_bytes, nch++) {
-        e->chunks[nch].d.start = off;
-        e->chunks[nch].d.end = size - off > e->chunk_bytes ? off + e->chunk_bytes : size;
-    }
     double t0 = hp_clock();
-    hp_parallel_for(nch - 1, e->threads, resync_chunk, e);
-    double t1 = hp_clock();
-    hp_parallel_for(nch, e->threads, decode_chunk, e);
-    double t2 = hp_clock();
-    HP_TRY(settle(e, nch));
-    if (!e->states) /* the trace count is known from here on */
-        HP_TRY(alloc_states(e));
-    double t3 = hp_clock();
-    hp_parallel_for(nch, e->threads, totals_chunk, e);
-    for (int i = 0; i < nch; i++)
-        if (e->chunks[i].oom)
-            return oom(e);
-    double t4 = hp_clock();
-    e->rep->t_resync += t1 - t0;
-    e->rep->t_decode += t2 - t1;
-    e->rep->t_settle += t3 - t2;
-    e->rep->t_totals += t4 - t3;
-    HP_TRY(emit_and_write(e, nch));
-    const chunk *last = &e->chunks[nch - 1];
-    e->time = last->em.t0 + last->d.duration;
-    /* the mapped pages of this wave are done with: keep RSS to a window */
-    hp_map_dontneed(e->map, e->pos, last->d.actual_end - e->pos);
-    e->pos = last->d.actual_end;
-    return hp_map_check(e->map); /* it did not shrink under this wave */
+    int r;
+    if (s->in_place) {
+        r = emit_run(e, s, &e->run);
+    } else {
+        hp_live_state *st = &s->st;
+        scratch *sc = &e->scr[worker];
+        st->order = sc->order;
+        st->tmp = sc->tmp;
+        st->order_cap = sc->cap;
+        st->order_valid = 0;
+        r = emit_run(e, s, st);
+        sc->order = st->order;
+        sc->tmp = st->tmp;
+        sc->cap = st->order_cap;
+        st->order = st->tmp = NULL;
+        st->order_cap = 0;
+        st->order_valid = 0;
+    }
+    s->t_emit += hp_clock() - t0;
+    if (r < 0)
+        s->oom = 1;
+    return r > 0 ? S_PAUSED : S_EMITTED;
 }
+
+/* ---- the serial work: settle, totals, write ----------------------------------------- */
+
+/* Takes a chunk's salvage skips (for the caller to report), truncation and
+ * events into the report. */
+static int account_chunk(engine *e, const decoded *d)
+{
+    for (size_t s = 0; s < d->nskips; s++) {
+        if (e->rep->skips++ == 0)
+            e->rep->first_skip_offset = d->skips[s].offset;
+        e->rep->skipped_bytes += d->skips[s].length;
+    }
+    if (d->nskips && e->o->on_skip) {
+        hp_pool_lock(e->pool);
+        int rc = hp_grow(&e->skipq, &e->skipq_cap, e->nskipq + d->nskips, sizeof *e->skipq, 16);
+        if (rc == 0) {
+            memcpy(e->skipq + e->nskipq, d->skips, d->nskips * sizeof *d->skips);
+            e->nskipq += d->nskips;
+        }
+        hp_pool_unlock(e->pool);
+        if (rc < 0)
+            return oom_fail(e);
+    }
+    e->rep->truncated_bytes += d->trunc_bytes;
+    e->rep->events += d->n;
+    return HP_OK;
+}
+
+/* The chunk's totals into the running state (cleared for its next use). */
+static void add_totals(engine *e, slot *s)
+{
+    hp_live_state *run = &e->run;
+    size_t words = ((size_t)s->acc_max + 1) / 64;
+    for (size_t i = 0; i < words; i++) {
+        uint64_t b = s->bits[i];
+        if (!b)
+            continue;
+        s->bits[i] = 0;
+        for (; b; b &= b - 1) {
+            size_t t = i * 64 + (size_t)__builtin_ctzll(b);
+            hp_live_add_untracked(run, (uint32_t)t, s->acc[t]);
+            s->acc[t] = 0;
+        }
+    }
+    run->order_valid = 0;
+}
+
+/* Settles the chunk at settle_seq (stage S_DECODED): returns 1 when it
+ * settled, 0 when it must be decoded again first, < 0 on failure. */
+static int settle_slot(engine *e, slot *s, int *next_stage)
+{
+    double t0 = hp_clock();
+    if (!e->counted) { /* the count ran beside the first chunks */
+        uint32_t count = 0;
+        HP_TRY(counter_join(&e->count, &count));
+        e->ntraces = e->bound = count;
+        e->counted = 1;
+    }
+    decoded *d = &s->d;
+    size_t expect = e->settled_end;
+    int redo = d->start != expect;
+    /* decoded before the trace count was known: an event past the bound, a
+     * partial final event whose trace word already is, or an invalid event
+     * (whose reason the trace check, made first, may change) must be found
+     * again with the real bound, so that the error is the sequential
+     * reader's whatever the threads */
+    int unbounded = d->bound_used > e->bound;
+    if (redo || d->max_trace > e->bound || (unbounded && (d->trunc_bytes || d->err_reason))) {
+        if (redo)
+            e->rep->resyncs_failed++;
+        d->start = expect;
+        s->exact = 1;
+        s->bound = e->bound;
+        *next_stage = S_ASSIGNED;
+        e->t_settle += hp_clock() - t0;
+        return 0;
+    }
+    if (s->oom)
+        return oom_fail(e);
+    if (d->err_reason)
+        return hp_fail_event(e->map, d->err_off, d->err_reason);
+    HP_TRY(account_chunk(e, d));
+    uint64_t start_time = e->time;
+    s->em.t0 = start_time;
+    e->time = hp_time_add(start_time, d->duration);
+    /* ceil(R/I) + 1 snapshots so far; one limit for the writer and every
+     * reader, checked before the chunk's snapshots are made */
+    if (e->time / e->interval_us + 2 > HP_MAX_SNAPSHOTS)
+        return hp_fail(HP_ELIMIT,
+                       "%s: offset %zu: the profile spans %.0f s, over %u snapshots at this "
+                       "interval (a damaged stream? try --salvage, or an interval of at least "
+                       "%.3f s)",
+                       e->path, d->actual_end, (double)e->time * 1e-6, HP_MAX_SNAPSHOTS,
+                       (double)(e->time / (HP_MAX_SNAPSHOTS - 2) / 1000 + 1) / 1000.0);
+    /* the mapped pages of this chunk are done with: keep RSS to a window */
+    hp_map_dontneed(e->map, expect, d->actual_end - expect);
+    e->settled_end = d->actual_end;
+    HP_TRY(hp_map_check(e->map)); /* it did not shrink under this chunk */
+    double t1 = hp_clock();
+    e->t_settle += t1 - t0;
+
+    if (hp_live_reserve(&e->run, d->max_trace) < 0)
+        return oom_fail(e);
+    s->em.started = 0;
+    s->em.nrecs = 0;
+    s->em.neg_snapshots = 0;
+    if (s->in_place) {
+        *next_stage = S_SETTLED; /* it takes the running state (run_lent) */
+    } else {
+        uint64_t k = (start_time + e->interval_us - 1) / e->interval_us;
+        int boundaries = d->n > 0 && start_time + d->t[d->n - 1] > boundary_of(k, e->interval_us);
+        if (boundaries && hp_live_copy(&s->st, &e->run) < 0)
+            return oom_fail(e);
+        *next_stage = boundaries ? S_SETTLED : S_EMITTED;
+        add_totals(e, s);
+    }
+    e->t_totals += hp_clock() - t1;
+    return 1;
+}
+
+/* Hands a chunk's records to the writer. */
+static int write_slot(engine *e, slot *s)
+{
+    double t0 = hp_clock(), w0 = hp_hpc_writer_write_seconds(e->w);
+    emission *em = &s->em;
+    if (s->oom)
+        return oom_fail(e);
+    for (size_t r = 0; r < em->nrecs; r++)
+        HP_TRY(hp_hpc_writer_add_ref(e->w, em->rb, em->recs[r].off, em->recs[r].len,
+                                     em->recs[r].repeat));
+    e->rep->negative_snapshots += em->neg_snapshots;
+    em->nrecs = 0;
+    em->neg_snapshots = 0;
+    if (em->rb && em->rb->len > 0) { /* the frames hold it now: a fresh one */
+        hp_recbuf_put(e->w, em->rb);
+        em->rb = NULL;
+    }
+    /* the writer counts its own writing */
+    e->t_write += hp_clock() - t0 - (hp_hpc_writer_write_seconds(e->w) - w0);
+    return HP_OK;
+}
+
+static void free_slot(slot *s, hp_hpc_writer *w)
+{
+    free(s->d.t);
+    free(s->d.tr);
+    free(s->d.dl);
+    free(s->d.skips);
+    free(s->acc);
+    free(s->bits);
+    hp_live_free(&s->st);
+    free(s->em.recs);
+    if (w) {
+        hp_recbuf_put(w, s->em.rb);
+    } else if (s->em.rb) { /* the writer is gone: the buffer is the slot's alone */
+        free(s->em.rb->p);
+        free(s->em.rb);
+    }
+    free(s);
+}
+
+/* Slots for a wave of n threads: two chunks per thread, one at one thread. */
+static int slots_for(int n) { return n <= 1 ? 1 : 2 * n; }
+
+/* Asks for this wave's threads (unlocked). */
+static void new_wave(engine *e)
+{
+    int n = e->max_threads;
+    if (e->grant) {
+        n = e->grant(e->grant_ctx, e->end - e->assign_pos, e->threads);
+        n = n < 1 ? 1 : n > e->max_threads ? e->max_threads : n;
+    }
+    size_t chunk = e->chunk_fixed;
+    if (!chunk) {
+        chunk = n <= 1 ? CHUNK_ONE : CHUNK_MANY;
+        /* a small file still gets a chunk per thread */
+        size_t per = (e->end - e->assign_pos) / (size_t)n + 1;
+        chunk = per < chunk ? per : chunk;
+        chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
+    }
+    hp_pool *p = e->pool;
+    hp_pool_lock(p);
+    e->threads = n;
+    e->want_slots = slots_for(n);
+    e->chunk_bytes = chunk;
+    e->wave_left = n;
+    hp_group_set_limit(e->g, n <= 1 ? 1 : n + 1, 1); /* + the serial work */
+    if (n > e->rep->threads)
+        e->rep->threads = n;
+    hp_pool_unlock(p);
+}
+
+/* Assigns the next range to a free slot (or a new one); returns 1 if it
+ * did, 0 when none is free or nothing is left. */
+static int assign(engine *e)
+{
+    if (e->assign_pos >= e->end)
+        return 0;
+    if (e->wave_left == 0)
+        new_wave(e);
+    hp_pool *p = e->pool;
+    hp_pool_lock(p);
+    slot *s = NULL;
+    for (int i = 0; i < e->nslots && !s; i++)
+        if (e->slots[i]->stage == S_FREE)
+            s = e->slots[i];
+    int hint = e->big_hint;
+    uint64_t settle_seq = e->settle_seq;
+    hp_pool_unlock(p);
+    if (!s) {
+        if (e->nslots >= e->want_slots)
+            return 0;
+        if (hp_grow(&e->slots, &e->slots_cap, (size_t)e->nslots + 1, sizeof *e->slots, 8) < 0 ||
+            !(s = calloc(1, sizeof *s)))
+            return oom_fail(e);
+        s->stage = S_FREE;
+        hp_pool_lock(p);
+        e->slots[e->nslots++] = s;
+        hp_pool_unlock(p);
+    }
+    s->seq = e->next_seq++;
+    s->nominal = e->assign_pos;
+    s->d.end = e->end - e->assign_pos > e->chunk_bytes ? e->assign_pos + e->chunk_bytes : e->end;
+    /* the chunks before it all settled: it starts where they ended */
+    s->exact = s->seq == settle_seq;
+    s->d.start = s->exact ? e->settled_end : s->nominal;
+    s->in_place = e->threads == 1;
+    s->fast_scale = hint;
+    s->bound = e->bound;
+    s->oom = 0;
+    s->t_resync = s->t_decode = s->t_emit = 0;
+    e->assign_pos = s->d.end;
+    e->wave_left--;
+    hp_pool_lock(p);
+    s->stage = S_ASSIGNED;
+    hp_pool_unlock(p);
+    return 1;
+}
+
+static slot *slot_at(engine *e, uint64_t seq, int stage)
+{
+    for (int i = 0; i < e->nslots; i++)
+        if (e->slots[i]->seq == seq && e->slots[i]->stage == stage)
+            return e->slots[i];
+    return NULL;
+}
+
+/* The serial work, as long as there is some: settle, write, flush, assign.
+ * Runs unlocked; reads and sets stages under the lock. */
+static void serial_run(engine *e)
+{
+    hp_pool *p = e->pool;
+    for (;;) {
+        hp_pool_lock(p);
+        if (e->failed) {
+            hp_pool_unlock(p);
+            return;
+        }
+        if (e->o->cancel && *e->o->cancel) {
+            hp_pool_unlock(p);
+            fail(e, hp_fail(HP_ECANCELED, "%s: cancelled", e->path), 0);
+            return;
+        }
+        slot *st = e->run_lent ? NULL : slot_at(e, e->settle_seq, S_DECODED);
+        slot *wr = slot_at(e, e->write_seq, S_EMITTED);
+        if (!wr)
+            wr = slot_at(e, e->write_seq, S_PAUSED);
+        hp_pool_unlock(p);
+        int rc = HP_OK, did = 0;
+        if (st) {
+            int next = S_SETTLED;
+            rc = settle_slot(e, st, &next);
+            if (rc >= 0) {
+                hp_pool_lock(p);
+                st->stage = next;
+                if (rc == 1) {
+                    e->settle_seq++;
+                    if (st->in_place)
+                        e->run_lent = 1;
+                }
+                hp_group_wake(e->g);
+                hp_pool_unlock(p);
+                did = 1;
+            }
+        } else if (wr) {
+            rc = write_slot(e, wr);
+            if (rc >= 0) {
+                hp_pool_lock(p);
+                if (wr->stage == S_PAUSED) {
+                    wr->stage = S_SETTLED; /* resumes */
+                } else {
+                    e->write_seq++;
+                    e->done_bytes = wr->d.actual_end;
+                    wr->stage = S_FREE;
+                    if (e->nslots > e->want_slots) { /* a lower grant drains */
+                        for (int i = 0; i < e->nslots; i++)
+                            if (e->slots[i] == wr)
+                                e->slots[i] = e->slots[--e->nslots];
+                        hp_pool_unlock(p);
+                        free_slot(wr, e->w);
+                        hp_pool_lock(p);
+                    }
+                }
+                hp_group_wake(e->g);
+                hp_pool_unlock(p);
+                did = 1;
+            }
+        } else if (hp_hpc_writer_flushable(e->w)) {
+            rc = hp_hpc_writer_flush(e->w);
+            did = 1;
+        } else {
+            rc = assign(e);
+            did = rc > 0;
+            if (did) {
+                hp_pool_lock(p);
+                hp_group_wake(e->g);
+                hp_pool_unlock(p);
+            }
+        }
+        if (rc < 0) {
+            fail(e, rc, 0);
+            return;
+        }
+        if (!did)
+            return;
+    }
+}
+
+/* ---- the pool's view of the engine ---------------------------------------------------- */
+
+/* Whether the serial work has something to do (lock held). */
+static int serial_ready(engine *e)
+{
+    if ((e->o->cancel && *e->o->cancel) ||
+        (!e->run_lent && slot_at(e, e->settle_seq, S_DECODED)) ||
+        slot_at(e, e->write_seq, S_EMITTED) || slot_at(e, e->write_seq, S_PAUSED) ||
+        hp_hpc_writer_flushable(e->w))
+        return 1;
+    if (e->assign_pos >= e->end)
+        return 0;
+    if (e->nslots < (e->wave_left == 0 ? slots_for(e->max_threads) : e->want_slots))
+        return 1;
+    for (int i = 0; i < e->nslots; i++)
+        if (e->slots[i]->stage == S_FREE)
+            return 1;
+    return 0;
+}
+
+static int engine_pick(void *ctx, hp_job *job)
+{
+    engine *e = ctx;
+    if (e->failed)
+        return 0;
+    if (!e->serial_running && serial_ready(e)) {
+        e->serial_running = 1;
+        *job = (hp_job){J_SERIAL, NULL, 0};
+        return 1;
+    }
+    if (e->heavy >= e->threads)
+        return 0;
+    hp_frame_job *f = hp_hpc_writer_take(e->w);
+    if (f) {
+        e->heavy++;
+        *job = (hp_job){J_COMPRESS, f, 0};
+        return 1;
+    }
+    /* the chunk this thread decoded, if it can emit; else the oldest to
+     * emit (one in place first: the chain waits on it); else the oldest to
+     * decode */
+    slot *best = NULL;
+    for (int i = 0; i < e->nslots; i++) {
+        slot *s = e->slots[i];
+        if (s->stage == S_SETTLED &&
+            (!best || (s->in_place != best->in_place ? s->in_place : s->seq < best->seq)))
+            best = s;
+    }
+    for (int i = 0; best && !best->in_place && i < e->nslots; i++)
+        if (e->slots[i] == decoded_here && e->slots[i]->stage == S_SETTLED)
+            best = e->slots[i];
+    int kind = J_EMIT;
+    if (!best) {
+        kind = J_DECODE;
+        for (int i = 0; i < e->nslots; i++) {
+            slot *s = e->slots[i];
+            if (s->stage == S_ASSIGNED && (!best || s->seq < best->seq))
+                best = s;
+        }
+    }
+    if (!best)
+        return 0;
+    best->stage = kind == J_EMIT ? S_EMITTING : S_DECODING;
+    e->heavy++;
+    *job = (hp_job){kind, best, 0};
+    return 1;
+}
+
+static void engine_run_job(void *ctx, const hp_job *job, int worker)
+{
+    engine *e = ctx;
+    slot *s = job->p;
+    switch (job->kind) {
+    case J_SERIAL: serial_run(e); break;
+    case J_DECODE:
+        decode_slot(e, s);
+        decoded_here = s;
+        break;
+    case J_EMIT:
+        if (!s->em.rb)
+            s->em.rb = hp_recbuf_get(e->w);
+        if (s->em.rb)
+            s->em.next_stage = emit_slot(e, s, worker);
+        else
+            s->oom = 1;
+        break;
+    case J_COMPRESS: hp_hpc_writer_compress(e->w, job->p, worker); break;
+    }
+}
+
+static void engine_done(void *ctx, const hp_job *job)
+{
+    engine *e = ctx;
+    slot *s = job->p;
+    switch (job->kind) {
+    case J_SERIAL: e->serial_running = 0; return;
+    case J_DECODE:
+        s->stage = S_DECODED;
+        e->big_hint = s->d.nbig * 8 > s->d.n; /* one size in eight or more */
+        e->rep->t_resync += s->t_resync;
+        e->rep->t_decode += s->t_decode;
+        s->t_resync = s->t_decode = 0;
+        break;
+    case J_EMIT:
+        s->stage = s->oom ? S_EMITTED : s->em.next_stage;
+        if (s->in_place && s->stage == S_EMITTED)
+            e->run_lent = 0;
+        e->rep->t_emit += s->t_emit;
+        s->t_emit = 0;
+        break;
+    case J_COMPRESS: hp_hpc_writer_done(e->w, job->p); break;
+    }
+    e->heavy--;
+}
+
+static int engine_finished(void *ctx)
+{
+    engine *e = ctx;
+    if (e->serial_running || e->heavy > 0)
+        return 0;
+    if (e->failed)
+        return 1;
+    return e->assign_pos >= e->end && e->write_seq == e->next_seq && !e->run_lent &&
+           !hp_hpc_writer_pending(e->w);
+}
+
+/* On the caller's thread: the callbacks into the user. */
+static void engine_on_caller(void *ctx)
+{
+    engine *e = ctx;
+    hp_pool *p = e->pool;
+    hp_pool_lock(p);
+    size_t done = e->done_bytes;
+    int failed = e->failed;
+    hp_skip *q = NULL;
+    size_t nq = 0;
+    if (e->nskipq) { /* take the queue: the serial work starts a new one */
+        q = e->skipq;
+        nq = e->nskipq;
+        e->skipq = NULL;
+        e->nskipq = e->skipq_cap = 0;
+    }
+    hp_pool_unlock(p);
+    for (size_t i = 0; i < nq; i++)
+        e->o->on_skip(e->o->skip_ctx, &q[i]);
+    free(q);
+    if (e->o->progress && (done != e->told_bytes || !e->told_any)) {
+        e->told_bytes = done;
+        e->told_any = 1;
+        e->o->progress(e->o->progress_ctx, done, e->end);
+    }
+    if (!failed && e->o->cancel && *e->o->cancel)
+        fail(e, hp_fail(HP_ECANCELED, "%s: cancelled", e->path), 0);
+}
+
+static const hp_group_ops engine_ops = {engine_pick, engine_run_job, engine_done, engine_finished,
+                                        engine_on_caller};
+
+/* ---- the whole digest ------------------------------------------------------------------- */
 
 /* The last snapshot, ceil(R/I): every event. */
 static int emit_final(engine *e)
 {
-    emission *em = &e->chunks[0].em;
-    hp_live_state *st = &e->states[0];
-    hp_live_copy(st, &e->global);
-    em->out_len = em->nrecs = 0;
-    em->neg_snapshots = 0;
-    if (emit(e, em, st, 1) < 0)
-        return oom(e);
-    e->rep->negative_snapshots += em->neg_snapshots;
-    return hp_hpc_writer_add(e->w, em->out, em->out_len, 1);
+    double t0 = hp_clock();
+    hp_live_state *st = &e->run;
+    hp_cut cut;
+    if (hp_live_cut(st, e->precision, &cut) < 0)
+        return oom_fail(e);
+    uint8_t *rec = malloc(hp_snapshot_record_bound(cut.nkept + 1));
+    if (!rec)
+        return oom_fail(e);
+    size_t len = hp_snapshot_record_encode(rec, cut.kept, cut.nkept, cut.other);
+    if (st->nneg > 0)
+        e->rep->negative_snapshots++;
+    e->rep->t_emit += hp_clock() - t0;
+    int rc = hp_hpc_writer_add(e->w, rec, len, 1);
+    free(rec);
+    return rc;
 }
 
-static void progress(const engine *e)
-{
-    if (e->o->progress)
-        e->o->progress(e->o->progress_ctx, e->pos, e->end);
-}
-
-/* Runs every wave, then the last snapshot. */
+/* Runs every chunk on the pool, then the last snapshot. */
 static int engine_run(engine *e, hp_hpm *hpm)
 {
     if (e->o->salvage) {
         /* salvage resynchronises on the trace bound: know it first */
         HP_TRY(hp_hpm_count_traces_readonly(hpm, &e->ntraces));
         e->bound = e->ntraces;
+        e->counted = 1;
     } else {
-        e->bound = HP_EV_TRACE_MASK; /* until the count, which runs beside wave 1 */
+        /* until the count, which runs beside the first chunks: no valid
+         * trace index can exceed the .hpm's size, and a bound that tight
+         * keeps speculative resyncs from stopping on garbage */
+        size_t hpm_size = hp_hpm_map(hpm)->size;
+        e->bound = hpm_size < HP_EV_TRACE_MASK ? (uint32_t)hpm_size : HP_EV_TRACE_MASK;
         HP_TRY(counter_start(&e->count, hpm));
     }
-    while (e->pos < e->end) {
-        if (e->o->cancel && *e->o->cancel)
-            return hp_fail(HP_ECANCELED, "%s: cancelled", e->path);
-        HP_TRY(run_wave(e));
-        progress(e);
+    if (hp_live_init(&e->run, 0) < 0)
+        return oom_fail(e);
+    e->scr = calloc((size_t)e->max_threads + 1, sizeof *e->scr);
+    if (!e->scr)
+        return oom_fail(e);
+    if (hp_group_open(&e->g, e->pool, 1, &engine_ops, e) < 0)
+        return hp_fail(HP_ENOMEM, "%s: cannot start the digest's threads", e->path);
+    hp_group_run(e->g);
+    hp_group_close(e->g); /* nothing of it runs from here on */
+    e->g = NULL;
+    engine_on_caller(e); /* the last callbacks */
+    if (e->failed)
+        return hp_fail(e->rc, "%s", e->msg);
+    for (int i = 0; i < e->nslots; i++) { /* the slots' record buffers go back */
+        hp_recbuf_put(e->w, e->slots[i]->em.rb);
+        e->slots[i]->em.rb = NULL;
     }
-    uint32_t count = e->ntraces;
-    HP_TRY(counter_join(&e->count, &count)); /* an empty .hpd never settled */
-    e->ntraces = e->bound = count;
-    if (!e->states)
-        HP_TRY(alloc_states(e));
+    if (!e->counted) { /* an empty .hpd never settled a chunk */
+        uint32_t count = 0;
+        HP_TRY(counter_join(&e->count, &count));
+        e->ntraces = e->bound = count;
+        e->counted = 1;
+    }
     return emit_final(e);
-}
-
-/* ---- setup and teardown ------------------------------------------------------ */
-
-static size_t auto_chunk(size_t size, int threads)
-{
-    size_t cap = WAVE_BUDGET / (size_t)threads;
-    cap = cap > MAX_CHUNK_FEW ? MAX_CHUNK_FEW : cap < MAX_CHUNK_MANY ? MAX_CHUNK_MANY : cap;
-    size_t c = size / (size_t)threads + 1;
-    return c < MIN_CHUNK ? MIN_CHUNK : c > cap ? cap : c;
 }
 
 static int check_params(double time_interval, double precision, const hp_make_options *o,
@@ -648,7 +1203,7 @@ static int check_params(double time_interval, double precision, const hp_make_op
         return hp_fail(HP_EINVAL, "invalid thread count %d", o->threads);
     if (o->format != HP_FORMAT_V1 && o->format != HP_FORMAT_V2)
         return hp_fail(HP_EINVAL, "invalid output format %d", (int)o->format);
-    if (o->level != 0 && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
+    if (o->level != HP_LEVEL_AUTO && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
         return hp_fail(HP_EINVAL, "invalid zstd level %d (%d..%d)", o->level, ZSTD_minCLevel(),
                        ZSTD_maxCLevel());
     if (o->frame_bytes > HP_MAX_FRAME_CONTENT / 2)
@@ -665,7 +1220,7 @@ typedef struct inputs {
     char *out_path;
 } inputs;
 
-/* Opens the inputs and the writer, sizes the chunks. */
+/* Opens the inputs and the writer. */
 static int engine_setup(engine *e, inputs *in, const char *filebase, uint64_t interval_ms)
 {
     const hp_make_options *o = e->o;
@@ -685,24 +1240,26 @@ static int engine_setup(engine *e, inputs *in, const char *filebase, uint64_t in
     e->scale = hp_hpm_scale(in->hpm);
     e->end = o->limit_bytes && o->limit_bytes < in->map.size ? (size_t)o->limit_bytes
                                                              : in->map.size;
-    e->chunk_bytes = o->chunk_bytes ? o->chunk_bytes : auto_chunk(e->end, e->threads);
-    e->chunks = calloc((size_t)e->threads, sizeof *e->chunks);
+    e->chunk_fixed = o->chunk_bytes;
     e->rep->hpd_bytes = e->end;
-    if (!e->chunks)
-        return hp_fail(HP_ENOMEM, "out of memory");
     uint64_t sec, nsec;
     hp_hpm_initial_timespec(in->hpm, &sec, &nsec);
     const hp_map *hpm_map = hp_hpm_map(in->hpm);
     in->sources[0] = hpm_map;
     in->sources[1] = &in->map;
+    int level = o->level;
     hp_writer_params wp = {
         .path = in->out_path,
         .inputs = in->sources,
         .ninputs = 2,
         .format = o->format,
-        .level = o->level ? o->level : HP_DEFAULT_LEVEL,
-        .frame_bytes = o->frame_bytes ? o->frame_bytes : (1u << 20),
-        .threads = e->threads,
+        .level = level,
+        /* the automatic choice's frames are larger: a frame's first snapshot
+         * repeats nothing before it, and is most of what a frame costs */
+        .frame_bytes = o->frame_bytes ? o->frame_bytes
+                       : level == HP_LEVEL_AUTO ? HP_AUTO_FRAME_BYTES : (1u << 20),
+        .threads = e->max_threads + 1, /* compression jobs' worker numbers */
+        .async = 1,
         .sec = sec,
         .nsec = nsec,
         .interval_ms = interval_ms,
@@ -723,24 +1280,20 @@ static int engine_setup(engine *e, inputs *in, const char *filebase, uint64_t in
 
 static void engine_teardown(engine *e, inputs *in)
 {
+    hp_group_close(e->g);
     counter_stop(&e->count); /* after an early failure */
+    for (int i = 0; i < e->nslots; i++)
+        free_slot(e->slots[i], e->w);
+    free(e->slots);
     hp_hpc_writer_abort(e->w);
-    for (int i = 0; i < e->threads && e->chunks; i++) {
-        chunk *c = &e->chunks[i];
-        free(c->d.t);
-        free(c->d.tr);
-        free(c->d.dl);
-        free(c->d.skips);
-        free(c->tot.tr);
-        free(c->tot.dl);
-        free(c->em.out);
-        free(c->em.recs);
-    }
-    for (int i = 0; i < e->threads && e->states; i++)
-        hp_live_free(&e->states[i]);
-    free(e->chunks);
-    free(e->states);
-    hp_live_free(&e->global);
+    if (e->scr)
+        for (int i = 0; i <= e->max_threads; i++) {
+            free(e->scr[i].order);
+            free(e->scr[i].tmp);
+        }
+    free(e->scr);
+    free(e->skipq);
+    hp_live_free(&e->run);
     hp_map_close(&in->map);
     hp_hpm_close(in->hpm);
     free(in->out_path);
@@ -762,8 +1315,8 @@ int hp_make_options_init(hp_make_options *opts, unsigned version)
     return HP_OK;
 }
 
-int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
-                   const hp_make_options *opts)
+int hp_digest_run(const char *filebase, double time_interval, double precision,
+                  const hp_make_options *opts, const hp_digest_hooks *hooks)
 {
     static const hp_make_options defaults = HP_MAKE_OPTIONS_INIT;
     hp_make_report local_report;
@@ -771,6 +1324,8 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
         opts = &defaults;
     uint64_t interval_ms = 0;
     HP_TRY(check_params(time_interval, precision, opts, &interval_ms));
+    if (hooks->max_threads < 1 || hooks->max_threads > HP_MAX_THREADS)
+        return hp_fail(HP_EINVAL, "invalid thread count %d", hooks->max_threads);
     double start = hp_clock();
 
     engine e = {
@@ -778,10 +1333,14 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
         .rep = opts->report ? opts->report : &local_report,
         .precision = precision,
         .interval_us = interval_ms * 1000,
-        .threads = hp_thread_count(opts->threads),
+        .max_threads = hooks->max_threads,
+        .grant = hooks->grant,
+        .grant_ctx = hooks->grant_ctx,
+        .pool = hooks->pool ? hooks->pool : hp_pool_shared(),
     };
     memset(e.rep, 0, sizeof *e.rep);
-    e.rep->threads = e.threads;
+    if (!e.pool)
+        return hp_fail(HP_ENOMEM, "out of memory");
     inputs in = {0};
     int rc = engine_setup(&e, &in, filebase, interval_ms);
     if (rc == HP_OK)
@@ -790,14 +1349,27 @@ int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
         rc = hp_map_check(hp_hpm_map(in.hpm));
     if (rc == HP_OK)
         rc = hp_map_check(&in.map);
+    e.rep->t_settle = e.t_settle;
+    e.rep->t_totals = e.t_totals;
+    e.rep->t_write = e.t_write;
     if (rc == HP_OK) {
         rc = hp_hpc_writer_finish(e.w, e.rep);
         e.w = NULL;
     }
+    if (e.rep->threads == 0)
+        e.rep->threads = 1;
     e.rep->profile_seconds = (double)e.time * 1e-6;
     e.rep->t_total = hp_clock() - start;
     engine_teardown(&e, &in);
     return rc;
+}
+
+int hp_hpc_make_ex(const char *filebase, double time_interval, double precision,
+                   const hp_make_options *opts)
+{
+    hp_digest_hooks hooks = {
+        .max_threads = hp_thread_count(opts && opts->version > 0 ? opts->threads : 0)};
+    return hp_digest_run(filebase, time_interval, precision, opts, &hooks);
 }
 
 int hp_hpc_make(const char *filebase, double time_interval, double precision, int verbose)

@@ -43,6 +43,37 @@ int hp_hpc_header_decode(const uint8_t *p, size_t len, hp_hpc_header *h, size_t 
 
 /* ---- the snapshot record -------------------------------------------------- */
 
+/* Entries [from, to) of kept, trace 0's own left out, after `prev` (or
+ * first in the record when *first). */
+static uint8_t *encode_entries(uint8_t *p, const hp_ranked *kept, size_t from, size_t to,
+                               uint64_t *prev, int *first)
+{
+    size_t i = from;
+    if (*first) { /* the first entry stores its bytes, the others a difference */
+        while (i < to && kept[i].trace == 0)
+            i++;
+        if (i == to)
+            return p;
+        p = hp_varint_put(p, kept[i].trace);
+        p = hp_varint_put(p, (uint64_t)kept[i].bytes);
+        *prev = (uint64_t)kept[i].bytes;
+        *first = 0;
+        i++;
+    }
+    uint64_t pv = *prev;
+    for (; i < to; i++) {
+        uint32_t t = kept[i].trace;
+        if (t == 0)
+            continue;
+        uint64_t b = (uint64_t)kept[i].bytes;
+        p = hp_varint_put(p, t);
+        p = hp_varint_put(p, pv - b);
+        pv = b;
+    }
+    *prev = pv;
+    return p;
+}
+
 size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, uint64_t other)
 {
     uint8_t *start = p;
@@ -51,29 +82,32 @@ size_t hp_snapshot_record_encode(uint8_t *p, const hp_ranked *kept, size_t n, ui
         count += kept[i].trace != 0;
     hp_put_be32(p, HP_SNAPSHOT_MAGIC);
     p += 4;
-    p += hp_varint_encode(p, count);
-    uint64_t prev = 0;
-    int first = 1, other_done = other == 0;
-    for (size_t i = 0; i <= n; i++) {
-        /* trace 0 goes before the first entry it does not follow: among
-         * equal sizes the lower trace index, 0, comes first */
-        if (!other_done && (i == n || (uint64_t)kept[i].bytes <= other)) {
-            p += hp_varint_encode(p, 0);
-            p += hp_varint_encode(p, first ? other : prev - other);
-            prev = other;
-            first = 0;
-            other_done = 1;
+    p = hp_varint_put(p, count);
+    /* trace 0 goes before the first entry it does not follow (among equal
+     * sizes the lower trace index, 0, comes first): before the first with
+     * bytes <= other, found by bisection as the entries are sorted */
+    size_t pos = n;
+    if (other > 0) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if ((uint64_t)kept[mid].bytes <= other)
+                hi = mid;
+            else
+                lo = mid + 1;
         }
-        if (i == n)
-            break;
-        if (kept[i].trace == 0)
-            continue;
-        uint64_t b = (uint64_t)kept[i].bytes;
-        p += hp_varint_encode(p, kept[i].trace);
-        p += hp_varint_encode(p, first ? b : prev - b);
-        prev = b;
+        pos = lo;
+    }
+    uint64_t prev = 0;
+    int first = 1;
+    p = encode_entries(p, kept, 0, pos, &prev, &first);
+    if (other > 0) {
+        p = hp_varint_put(p, 0);
+        p = hp_varint_put(p, first ? other : prev - other);
+        prev = other;
         first = 0;
     }
+    p = encode_entries(p, kept, pos, n, &prev, &first);
     return (size_t)(p - start);
 }
 

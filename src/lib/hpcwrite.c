@@ -3,6 +3,7 @@
  * seekable.h's). */
 #include "hpcwrite.h"
 
+#include "bytes.h"
 #include "clock.h"
 #include "error.h"
 #include "grow.h"
@@ -11,6 +12,7 @@
 #include "parallel.h"
 #include "seekable.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -34,11 +36,30 @@ static int buf_put(buf *b, const void *src, size_t n)
     return 0;
 }
 
-typedef struct frame {
-    buf raw;           /* v1 bytes */
-    buf packed;        /* the zstd frame */
-    size_t zret;       /* ZSTD_compress2's result */
-    uint32_t checksum; /* of raw, for the seek table */
+/* Part of a frame: `count` copies of len bytes at off in a record buffer,
+ * or in the frame's own store when b is NULL. */
+typedef struct piece {
+    hp_recbuf *b;
+    size_t off, len;
+    uint64_t count;
+} piece;
+
+enum { F_OPEN, F_QUEUED, F_TAKEN, F_DONE };
+
+typedef struct hp_frame_job {
+    buf store;          /* copied records */
+    piece *pieces;
+    size_t npieces, pieces_cap;
+    hp_recbuf **bufs;   /* the record buffers its pieces reference, one ref each */
+    size_t nbufs, bufs_cap;
+    size_t size;        /* decompressed bytes */
+    buf raw;            /* the content, gathered by the compression */
+    buf packed;         /* the zstd frame */
+    size_t zret;        /* its size, or a zstd error, or (size_t)-1: out of memory */
+    uint32_t checksum;  /* of raw, for the seek table */
+    double secs;
+    int state;
+    struct hp_frame_job *next;
 } frame;
 
 struct hp_hpc_writer {
@@ -55,17 +76,101 @@ struct hp_hpc_writer {
 
     buf v1buf;         /* v1: write buffer */
 
-    frame *frames;     /* v2: frames[0..npending) closed, frames[npending] open */
-    int npending, maxpending;
+    /* v2. The lock guards the queue, the spares and the record buffers'
+     * references, which compression jobs and the engine's serial work
+     * touch at once. */
+    pthread_mutex_t lock;
+    frame *open;               /* being filled */
+    frame *qhead, *qtail;      /* closed, in order, not yet written */
+    int nqueued, maxpending;
+    frame *spare;
+    hp_recbuf *spare_bufs;
     hp_seek_entry *seek;
     size_t nseek, seek_cap;
-    ZSTD_CCtx **cctx;  /* one per thread */
+    ZSTD_CCtx **cctx;          /* one per worker number */
+    int ncctx;
     double t_compress, t_write;
 };
 
 #define V1_BUFFER (1u << 20)
+#define AUTO_SAMPLE (512u << 10) /* bytes of a frame that decide its level */
+#define AUTO_PROBE_LEVEL (-5)    /* finds repeats, codes nothing */
+#define AUTO_LEVEL 1
+#define AUTO_GAIN 0.9            /* compress when the probe keeps at most this */
 
 static int oom(hp_hpc_writer *w) { return hp_fail(HP_ENOMEM, "%s: out of memory", w->p.path); }
+
+/* ---- record buffers ------------------------------------------------------------ */
+
+hp_recbuf *hp_recbuf_get(hp_hpc_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    hp_recbuf *b = w->spare_bufs;
+    if (b)
+        w->spare_bufs = b->next;
+    pthread_mutex_unlock(&w->lock);
+    if (!b && !(b = calloc(1, sizeof *b)))
+        return NULL;
+    b->len = 0;
+    b->refs = 1;
+    b->next = NULL;
+    return b;
+}
+
+static void put_locked(hp_hpc_writer *w, hp_recbuf *b)
+{
+    if (--b->refs == 0) {
+        b->next = w->spare_bufs;
+        w->spare_bufs = b;
+    }
+}
+
+void hp_recbuf_put(hp_hpc_writer *w, hp_recbuf *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&w->lock);
+    put_locked(w, b);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- frames ----------------------------------------------------------------------- */
+
+static frame *new_frame(hp_hpc_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    frame *f = w->spare;
+    if (f)
+        w->spare = f->next;
+    pthread_mutex_unlock(&w->lock);
+    if (!f && !(f = calloc(1, sizeof *f)))
+        return NULL;
+    f->store.len = f->raw.len = f->packed.len = 0;
+    f->npieces = f->nbufs = f->size = 0;
+    f->zret = 0;
+    f->secs = 0;
+    f->state = F_OPEN;
+    f->next = NULL;
+    return f;
+}
+
+static void free_frame(frame *f)
+{
+    free(f->store.p);
+    free(f->pieces);
+    free(f->bufs);
+    free(f->raw.p);
+    free(f->packed.p);
+    free(f);
+}
+
+/* Drops a frame's references to record buffers (lock held). */
+static void release_bufs(hp_hpc_writer *w, frame *f)
+{
+    for (size_t i = 0; i < f->nbufs; i++)
+        put_locked(w, f->bufs[i]);
+    f->nbufs = 0;
+}
 
 int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
 {
@@ -73,11 +178,13 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
     hp_hpc_writer *w = calloc(1, sizeof *w);
     if (!w)
         return hp_fail(HP_ENOMEM, "out of memory");
+    pthread_mutex_init(&w->lock, NULL);
     w->p = *params;
     w->hdr = (hp_hpc_header){params->sec, params->nsec, params->interval_ms, 0};
     w->header_len = HP_HPC_HEADER_SIZE(params->interval_ms);
     int rc = hp_outfile_open(&w->out, params->path, params->inputs, params->ninputs);
     if (rc < 0) {
+        pthread_mutex_destroy(&w->lock);
         free(w);
         return rc;
     }
@@ -88,10 +195,12 @@ int hp_hpc_writer_open(hp_hpc_writer **out, const hp_writer_params *params)
         /* Room for the compressed header frame, whatever its size, plus a
          * skippable frame that pads the slot (see finish_v2). */
         w->header_slot = hp_header_slot_size(w->header_len);
-        w->maxpending = 2 * (params->threads > 0 ? params->threads : 1);
-        w->frames = calloc((size_t)w->maxpending + 1, sizeof *w->frames);
-        w->cctx = calloc((size_t)w->maxpending, sizeof *w->cctx); /* >= threads */
-        if (!w->frames || !w->cctx) {
+        int threads = params->threads > 0 ? params->threads : 1;
+        w->maxpending = 2 * threads;
+        w->ncctx = threads;
+        w->cctx = calloc((size_t)w->ncctx, sizeof *w->cctx);
+        w->open = new_frame(w);
+        if (!w->cctx || !w->open) {
             hp_hpc_writer_abort(w);
             return hp_fail(HP_ENOMEM, "out of memory");
         }
@@ -111,101 +220,291 @@ void hp_hpc_writer_abort(hp_hpc_writer *w)
     if (!w)
         return;
     hp_outfile_abort(&w->out);
-    if (w->frames)
-        for (int i = 0; i <= w->maxpending; i++) {
-            free(w->frames[i].raw.p);
-            free(w->frames[i].packed.p);
+    frame *lists[3] = {w->open, w->qhead, w->spare};
+    for (int l = 0; l < 3; l++)
+        for (frame *f = lists[l], *next; f; f = next) {
+            next = l == 0 ? NULL : f->next;
+            release_bufs(w, f);
+            free_frame(f);
         }
+    for (hp_recbuf *b = w->spare_bufs, *next; b; b = next) {
+        next = b->next;
+        free(b->p);
+        free(b);
+    }
     if (w->cctx)
-        for (int i = 0; i < w->maxpending; i++)
+        for (int i = 0; i < w->ncctx; i++)
             ZSTD_freeCCtx(w->cctx[i]);
     free(w->cctx);
-    free(w->frames);
     free(w->seek);
     free(w->index.p);
     free(w->v1buf.p);
+    pthread_mutex_destroy(&w->lock);
     free(w);
 }
 
-/* ---- v2 frames ----------------------------------------------------------- */
+/* ---- v2: compressing a frame ------------------------------------------------------- */
 
-static size_t compress_frame(hp_hpc_writer *w, ZSTD_CCtx **cctx, frame *f)
+/* A zstd frame of raw blocks holding src: what zstd itself writes for data
+ * it cannot compress, without its search for matches. */
+static size_t store_frame(buf *out, const uint8_t *src, size_t n, uint32_t checksum)
+{
+    size_t blocks = n ? (n + ZSTD_BLOCKSIZE_MAX - 1) / ZSTD_BLOCKSIZE_MAX : 1;
+    out->len = 0;
+    if (buf_reserve(out, 9 + 3 * blocks + n + 4) < 0)
+        return (size_t)-1;
+    uint8_t *p = out->p;
+    hp_put_le32(p, ZSTD_MAGICNUMBER);
+    p[4] = 0xA4; /* 4-byte content size, single segment, content checksum */
+    hp_put_le32(p + 5, (uint32_t)n);
+    p += 9;
+    for (size_t off = 0, b = 0; b < blocks; b++) {
+        size_t len = n - off < ZSTD_BLOCKSIZE_MAX ? n - off : ZSTD_BLOCKSIZE_MAX;
+        uint32_t head = (uint32_t)(len << 3) | (b + 1 == blocks); /* raw block, last? */
+        p[0] = (uint8_t)head;
+        p[1] = (uint8_t)(head >> 8);
+        p[2] = (uint8_t)(head >> 16);
+        memcpy(p + 3, src + off, len);
+        p += 3 + len;
+        off += len;
+    }
+    hp_put_le32(p, checksum);
+    p += 4;
+    return (size_t)(p - out->p);
+}
+
+static size_t zstd_frame(ZSTD_CCtx *c, buf *out, const uint8_t *src, size_t n, int level)
+{
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+    out->len = 0;
+    if (buf_reserve(out, ZSTD_compressBound(n)) < 0)
+        return (size_t)-1;
+    return ZSTD_compress2(c, out->p, out->cap, src, n);
+}
+
+/* Compresses f->raw into f->packed with the writer's level, or, with
+ * HP_LEVEL_AUTO, the level its content calls for (hpcwrite.h). */
+static size_t compress_raw(hp_hpc_writer *w, ZSTD_CCtx **cctx, frame *f)
 {
     if (!*cctx) {
         *cctx = ZSTD_createCCtx();
         if (!*cctx)
             return (size_t)-1;
-        ZSTD_CCtx_setParameter(*cctx, ZSTD_c_compressionLevel, w->p.level);
         ZSTD_CCtx_setParameter(*cctx, ZSTD_c_checksumFlag, 1);
         ZSTD_CCtx_setParameter(*cctx, ZSTD_c_contentSizeFlag, 1);
     }
-    f->packed.len = 0;
-    if (buf_reserve(&f->packed, ZSTD_compressBound(f->raw.len)) < 0)
-        return (size_t)-1;
-    return ZSTD_compress2(*cctx, f->packed.p, f->packed.cap, f->raw.p, f->raw.len);
+    const uint8_t *src = f->raw.p;
+    size_t n = f->raw.len;
+    if (w->p.level != HP_LEVEL_AUTO)
+        return zstd_frame(*cctx, &f->packed, src, n, w->p.level);
+    size_t sample = n < AUTO_SAMPLE ? n : AUTO_SAMPLE;
+    size_t z = zstd_frame(*cctx, &f->packed, src, sample, AUTO_PROBE_LEVEL);
+    if (z == (size_t)-1 || ZSTD_isError(z))
+        return z;
+    if ((double)z <= AUTO_GAIN * (double)sample)
+        return zstd_frame(*cctx, &f->packed, src, n, AUTO_LEVEL);
+    return store_frame(&f->packed, src, n, f->checksum);
 }
 
-static void compress_pending(void *arg, int i, int worker)
+/* Copies the frame's pieces into raw and drops its record buffers. */
+static int gather(hp_hpc_writer *w, frame *f)
 {
-    hp_hpc_writer *w = arg;
-    frame *f = &w->frames[i];
-    f->zret = compress_frame(w, &w->cctx[worker], f);
-    f->checksum = hp_frame_checksum(f->raw.p, f->raw.len);
+    f->raw.len = 0;
+    int rc = buf_reserve(&f->raw, f->size);
+    if (rc == 0)
+        for (size_t i = 0; i < f->npieces; i++) {
+            const piece *pc = &f->pieces[i];
+            const uint8_t *src = (pc->b ? pc->b->p : f->store.p) + pc->off;
+            for (uint64_t k = 0; k < pc->count; k++) {
+                memcpy(f->raw.p + f->raw.len, src, pc->len);
+                f->raw.len += pc->len;
+            }
+        }
+    f->npieces = 0;
+    f->store.len = 0;
+    pthread_mutex_lock(&w->lock);
+    release_bufs(w, f);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
 }
 
-/* Compresses the closed frames in parallel and writes them in order. */
-static int flush_frames(hp_hpc_writer *w)
+void hp_hpc_writer_compress(hp_hpc_writer *w, hp_frame_job *f, int worker)
 {
-    int n = w->npending;
-    if (n == 0)
-        return HP_OK;
     double t0 = hp_clock();
-    hp_parallel_for(n, w->p.threads, compress_pending, w);
-    double t1 = hp_clock();
-    w->t_compress += t1 - t0;
-    for (int i = 0; i < n; i++) {
-        frame *f = &w->frames[i];
-        if (f->zret == (size_t)-1)
-            return oom(w);
-        if (ZSTD_isError(f->zret))
-            return hp_fail(HP_EIO, "%s: zstd: %s", w->p.path, ZSTD_getErrorName(f->zret));
-        HP_TRY(hp_outfile_append(&w->out, f->packed.p, f->zret));
-        if (hp_grow(&w->seek, &w->seek_cap, w->nseek + 1, sizeof *w->seek, 256) < 0)
-            return oom(w);
-        w->seek[w->nseek++] = (hp_seek_entry){
-            .csize = (uint32_t)f->zret, .dsize = (uint32_t)f->raw.len, .checksum = f->checksum};
-        f->raw.len = 0;
+    if (gather(w, f) < 0 || worker < 0 || worker >= w->ncctx) {
+        f->zret = (size_t)-1;
+    } else {
+        f->checksum = hp_frame_checksum(f->raw.p, f->raw.len);
+        f->zret = compress_raw(w, &w->cctx[worker], f);
     }
-    /* the open frame moves back to the front */
-    frame open = w->frames[n];
-    w->frames[n] = w->frames[0];
-    w->frames[0] = open;
-    w->npending = 0;
-    w->t_write += hp_clock() - t1;
-    return HP_OK;
+    f->secs = hp_clock() - t0;
+}
+
+hp_frame_job *hp_hpc_writer_take(hp_hpc_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    frame *f = w->qhead;
+    while (f && f->state != F_QUEUED)
+        f = f->next;
+    if (f)
+        f->state = F_TAKEN;
+    pthread_mutex_unlock(&w->lock);
+    return f;
+}
+
+void hp_hpc_writer_done(hp_hpc_writer *w, hp_frame_job *f)
+{
+    pthread_mutex_lock(&w->lock);
+    f->state = F_DONE;
+    w->t_compress += f->secs;
+    pthread_mutex_unlock(&w->lock);
+}
+
+int hp_hpc_writer_flushable(hp_hpc_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    int r = w->qhead && w->qhead->state == F_DONE;
+    pthread_mutex_unlock(&w->lock);
+    return r;
+}
+
+int hp_hpc_writer_flush(hp_hpc_writer *w)
+{
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        frame *f = w->qhead;
+        if (!f || f->state != F_DONE) {
+            pthread_mutex_unlock(&w->lock);
+            return HP_OK;
+        }
+        w->qhead = f->next;
+        if (!w->qhead)
+            w->qtail = NULL;
+        w->nqueued--;
+        pthread_mutex_unlock(&w->lock);
+        double t0 = hp_clock();
+        int rc = HP_OK;
+        if (f->zret == (size_t)-1)
+            rc = oom(w);
+        else if (ZSTD_isError(f->zret))
+            rc = hp_fail(HP_EIO, "%s: zstd: %s", w->p.path, ZSTD_getErrorName(f->zret));
+        else
+            rc = hp_outfile_append(&w->out, f->packed.p, f->zret);
+        if (rc == HP_OK && hp_grow(&w->seek, &w->seek_cap, w->nseek + 1, sizeof *w->seek, 256) < 0)
+            rc = oom(w);
+        if (rc == HP_OK)
+            w->seek[w->nseek++] = (hp_seek_entry){
+                .csize = (uint32_t)f->zret, .dsize = (uint32_t)f->raw.len, .checksum = f->checksum};
+        w->t_write += hp_clock() - t0;
+        pthread_mutex_lock(&w->lock);
+        f->next = w->spare;
+        w->spare = f;
+        pthread_mutex_unlock(&w->lock);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Plain use: compresses every queued frame with hp_parallel_for, then
+ * writes them. */
+typedef struct batch {
+    hp_hpc_writer *w;
+    frame **f;
+} batch;
+
+static void compress_batch(void *arg, int i, int worker)
+{
+    batch *b = arg;
+    hp_hpc_writer_compress(b->w, b->f[i], worker);
+}
+
+static int drain(hp_hpc_writer *w)
+{
+    frame *list[64];
+    for (;;) {
+        int n = 0;
+        hp_frame_job *f;
+        while (n < 64 && (f = hp_hpc_writer_take(w)))
+            list[n++] = f;
+        if (n == 0)
+            return hp_hpc_writer_flush(w);
+        batch b = {w, list};
+        int threads = w->ncctx < n ? w->ncctx : n;
+        hp_parallel_for(n, threads, compress_batch, &b);
+        for (int i = 0; i < n; i++)
+            hp_hpc_writer_done(w, list[i]);
+        HP_TRY(hp_hpc_writer_flush(w));
+    }
 }
 
 static int close_frame(hp_hpc_writer *w)
 {
-    if (w->frames[w->npending].raw.len == 0)
+    frame *f = w->open;
+    if (f->size == 0)
         return HP_OK;
-    w->npending++;
-    return w->npending == w->maxpending ? flush_frames(w) : HP_OK;
+    frame *next = new_frame(w);
+    if (!next)
+        return oom(w);
+    pthread_mutex_lock(&w->lock);
+    f->state = F_QUEUED;
+    if (w->qtail)
+        w->qtail->next = f;
+    else
+        w->qhead = f;
+    w->qtail = f;
+    w->nqueued++;
+    int full = w->nqueued >= w->maxpending;
+    pthread_mutex_unlock(&w->lock);
+    w->open = next;
+    return full && !w->p.async ? drain(w) : HP_OK;
 }
 
-/* Appends v1 bytes to the open frame, closing it first when they would take
- * it past frame_bytes (a record never spans two frames). */
-static int frame_put(hp_hpc_writer *w, const uint8_t *p, size_t len)
+/* Appends `count` copies of a record to the open frame (referenced in b,
+ * or copied from src into each frame's store), closing frames so that none
+ * passes frame_bytes (a record never spans two frames). */
+static int frame_put(hp_hpc_writer *w, hp_recbuf *b, const uint8_t *src, size_t off, size_t len,
+                     uint64_t count)
 {
-    frame *f = &w->frames[w->npending];
-    if (f->raw.len > 0 && f->raw.len + len > w->p.frame_bytes) {
-        HP_TRY(close_frame(w));
-        f = &w->frames[w->npending];
+    while (count > 0) {
+        frame *f = w->open;
+        if (f->size > 0 && f->size + len > w->p.frame_bytes) {
+            HP_TRY(close_frame(w));
+            f = w->open;
+        }
+        /* as many copies as fit (at least one: a record alone may be larger) */
+        uint64_t k = 1;
+        if (len > 0 && f->size + len <= w->p.frame_bytes)
+            k = (w->p.frame_bytes - f->size) / len;
+        k = k < 1 ? 1 : k > count ? count : k;
+        piece pc = {b, off, len, k};
+        if (!b) {
+            pc.off = f->store.len;
+            if (buf_put(&f->store, src, len) < 0)
+                return oom(w);
+        }
+        piece *last = f->npieces ? &f->pieces[f->npieces - 1] : NULL;
+        if (b && last && last->b == b && last->off == off && last->len == len) {
+            last->count += k;
+        } else {
+            if (hp_grow(&f->pieces, &f->pieces_cap, f->npieces + 1, sizeof *f->pieces, 16) < 0)
+                return oom(w);
+            f->pieces[f->npieces++] = pc;
+        }
+        if (b && (f->nbufs == 0 || f->bufs[f->nbufs - 1] != b)) {
+            if (hp_grow(&f->bufs, &f->bufs_cap, f->nbufs + 1, sizeof *f->bufs, 4) < 0)
+                return oom(w);
+            pthread_mutex_lock(&w->lock);
+            b->refs++;
+            pthread_mutex_unlock(&w->lock);
+            f->bufs[f->nbufs++] = b;
+        }
+        f->size += k * len;
+        count -= k;
     }
-    return buf_put(&f->raw, p, len) < 0 ? oom(w) : HP_OK;
+    return HP_OK;
 }
 
-/* ---- records ------------------------------------------------------------- */
+/* ---- records --------------------------------------------------------------------- */
 
 static int v1_put(hp_hpc_writer *w, const uint8_t *p, size_t len)
 {
@@ -224,7 +523,8 @@ static int v1_put(hp_hpc_writer *w, const uint8_t *p, size_t len)
     return buf_put(&w->v1buf, p, len) < 0 ? oom(w) : HP_OK;
 }
 
-int hp_hpc_writer_add(hp_hpc_writer *w, const uint8_t *rec, size_t len, uint64_t repeat)
+/* The index entries of `repeat` records of len bytes. */
+static int index_records(hp_hpc_writer *w, size_t len, uint64_t repeat)
 {
     for (uint64_t r = 0; r < repeat; r++) {
         uint8_t v[HP_VARINT_MAX];
@@ -233,9 +533,31 @@ int hp_hpc_writer_add(hp_hpc_writer *w, const uint8_t *rec, size_t len, uint64_t
         w->last_off = w->v1_pos;
         w->nsnap++;
         w->v1_pos += len;
-        HP_TRY(w->p.format == HP_FORMAT_V1 ? v1_put(w, rec, len) : frame_put(w, rec, len));
     }
     return HP_OK;
+}
+
+static int add_record(hp_hpc_writer *w, hp_recbuf *b, const uint8_t *rec, size_t off, size_t len,
+                      uint64_t repeat)
+{
+    HP_TRY(index_records(w, len, repeat));
+    if (w->p.format == HP_FORMAT_V1) {
+        const uint8_t *p = b ? b->p + off : rec;
+        for (uint64_t r = 0; r < repeat; r++)
+            HP_TRY(v1_put(w, p, len));
+        return HP_OK;
+    }
+    return frame_put(w, b, rec, off, len, repeat);
+}
+
+int hp_hpc_writer_add(hp_hpc_writer *w, const uint8_t *rec, size_t len, uint64_t repeat)
+{
+    return add_record(w, NULL, rec, 0, len, repeat);
+}
+
+int hp_hpc_writer_add_ref(hp_hpc_writer *w, hp_recbuf *b, size_t off, size_t len, uint64_t repeat)
+{
+    return add_record(w, b, NULL, off, len, repeat);
 }
 
 /* The index record: its head, then the offsets gathered so far. */
@@ -274,33 +596,42 @@ static int write_index_frames(hp_hpc_writer *w)
         rc = close_frame(w);
     for (size_t off = 0; rc == HP_OK && off < idx.len; off += w->p.frame_bytes) {
         size_t n = idx.len - off < w->p.frame_bytes ? idx.len - off : w->p.frame_bytes;
-        rc = frame_put(w, idx.p + off, n);
+        rc = frame_put(w, NULL, idx.p + off, 0, n, 1);
     }
     free(idx.p);
     if (rc == HP_OK)
         rc = close_frame(w);
     if (rc == HP_OK)
-        rc = flush_frames(w);
+        rc = drain(w);
     return rc;
 }
 
 /* v2: the header frame, now that the index offset is known, goes into the
  * slot reserved at the start with the parameter record; seek entry 0 covers
- * the slot. */
+ * the slot. The header frame is compressed at the writer's level, or at 1. */
 static int write_header_slot(hp_hpc_writer *w)
 {
-    frame *f = &w->frames[0];
-    f->raw.len = 0;
-    if (buf_reserve(&f->raw, HP_HPC_HEADER_MAX) < 0)
-        return oom(w);
-    f->raw.len = hp_hpc_header_encode(f->raw.p, &w->hdr);
-    size_t z = compress_frame(w, &w->cctx[0], f);
-    if (z == (size_t)-1)
-        return oom(w);
+    uint8_t h[HP_HPC_HEADER_MAX];
+    size_t hl = hp_hpc_header_encode(h, &w->hdr);
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    buf packed = {0};
+    size_t z = (size_t)-1;
+    if (c) {
+        ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+        ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
+        z = zstd_frame(c, &packed, h, hl, w->p.level == HP_LEVEL_AUTO ? AUTO_LEVEL : w->p.level);
+        ZSTD_freeCCtx(c);
+    }
+    int rc = HP_OK;
     uint8_t slot[HP_HPC_HEADER_MAX + 256];
-    if (ZSTD_isError(z) || hp_header_slot_encode(slot, w->header_slot, f->packed.p, z, &w->p.record) < 0)
-        return hp_fail(HP_EIO, "%s: cannot compress the header frame", w->p.path);
-    w->header_checksum = hp_frame_checksum(f->raw.p, f->raw.len);
+    if (z == (size_t)-1)
+        rc = oom(w);
+    else if (ZSTD_isError(z) ||
+             hp_header_slot_encode(slot, w->header_slot, packed.p, z, &w->p.record) < 0)
+        rc = hp_fail(HP_EIO, "%s: cannot compress the header frame", w->p.path);
+    free(packed.p);
+    HP_TRY(rc);
+    w->header_checksum = hp_frame_checksum(h, hl);
     return hp_outfile_pwrite(&w->out, slot, w->header_slot, 0);
 }
 
@@ -333,16 +664,26 @@ static int finish_v2(hp_hpc_writer *w)
     return write_seek_table(w);
 }
 
-double hp_hpc_writer_busy(const hp_hpc_writer *w) { return w->t_compress + w->t_write; }
+double hp_hpc_writer_write_seconds(const hp_hpc_writer *w) { return w->t_write; }
+
+int hp_hpc_writer_pending(hp_hpc_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    int n = w->nqueued;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
 
 int hp_hpc_writer_finish(hp_hpc_writer *w, hp_make_report *report)
 {
     double t0 = hp_clock();
+    double compress0 = w->t_compress;
     int rc = w->p.format == HP_FORMAT_V1 ? finish_v1(w) : finish_v2(w);
     uint64_t size = w->out.size;
     if (rc == HP_OK)
         rc = hp_outfile_commit(&w->out);
-    w->t_write += hp_clock() - t0;
+    /* what finish compressed counts as compression, the rest as writing */
+    w->t_write += hp_clock() - t0 - (w->t_compress - compress0);
     if (report) {
         report->snapshots = w->nsnap;
         report->output_bytes = size;

@@ -23,6 +23,32 @@ typedef struct hp_raw_event {
     uint64_t size;
 } hp_raw_event;
 
+/* The longest event: the word and three varints of HP_VARINT_MAX bytes. */
+#define HP_EVENT_MAX (4 + 3 * HP_VARINT_MAX)
+
+/* A varint at p where at least HP_VARINT_MAX bytes can be read: the byte
+ * after it, or NULL when it runs past 10 bytes. The bulk of a .hpd, far
+ * from its end, is decoded with this and no bounds checks; its results are
+ * hp_varint_decode()'s. */
+static inline const uint8_t *hp_varint_fast(const uint8_t *p, uint64_t *out)
+{
+    uint64_t b = p[0];
+    if (__builtin_expect(b < 0x80, 1)) {
+        *out = b;
+        return p + 1;
+    }
+    uint64_t v = b & 0x7f;
+    for (int i = 1; i < HP_VARINT_MAX; i++) {
+        b = p[i];
+        v |= (b & 0x7f) << (7 * i);
+        if (b < 0x80) {
+            *out = v;
+            return p + i + 1;
+        }
+    }
+    return NULL;
+}
+
 /* Decodes the event at p. Returns its length (> 0); 0 when the input ends
  * inside it; or -reason (an hp_damage_reason) when it is invalid. Trace
  * indexes above max_trace are invalid. */

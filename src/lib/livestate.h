@@ -4,8 +4,14 @@
  *
  * A digest emits many snapshots from a state that changes a little between
  * them, so the sorted order is kept and repaired from the traces touched
- * since the last snapshot (a sort of the touched ones and a merge), not
- * rebuilt. One state is used by one thread. */
+ * since the last snapshot: the touched ones are sorted (a radix sort when
+ * there are many) and merged with the untouched, or, when most traces were
+ * touched, the order is rebuilt by a radix sort of every live trace, which
+ * gives the same order for less work. One state is used by one thread.
+ *
+ * A state's arrays hold the traces up to the highest index it has been
+ * asked for (hp_live_reserve), not the .hpm's declared count: a profile
+ * that declares 2^24 traces and uses 20,000 costs 20,000 entries. */
 #ifndef HP_LIVESTATE_H
 #define HP_LIVESTATE_H
 
@@ -14,29 +20,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* flags[trace] */
+#define HP_LIVE_DIRTY 1u /* touched since the order was last repaired */
+#define HP_LIVE_NEG 2u   /* negative when last counted in nneg */
+
 typedef struct hp_live_state {
-    uint32_t ntraces;     /* arrays hold indexes 0..ntraces */
+    uint32_t ntraces;     /* the arrays hold indexes 0..ntraces */
     int64_t *live;        /* live bytes per trace */
-    int64_t *acc;         /* scratch, always zero between uses */
-    uint8_t *dirty;       /* touched since the last snapshot */
-    uint32_t *dirty_list;
+    uint8_t *flags;       /* HP_LIVE_DIRTY, HP_LIVE_NEG */
+    uint32_t *dirty_list; /* the traces with HP_LIVE_DIRTY */
     size_t ndirty;
-    size_t nneg;          /* traces with negative live bytes */
-    hp_ranked *order, *tmp; /* live > 0, sorted as a snapshot is */
-    size_t norder;
+    size_t nneg;          /* traces with negative live bytes (exact once sorted) */
+    hp_ranked *order, *tmp; /* live > 0, sorted as a snapshot is; scratch */
+    size_t norder, order_cap;
+    uint64_t total;       /* the sum of order's bytes (wrapping) */
     int order_valid;
 } hp_live_state;
 
+/* A state for traces 0..ntraces (it grows with hp_live_reserve). Returns 0,
+ * or -1 when out of memory. */
 int hp_live_init(hp_live_state *st, uint32_t ntraces);
 void hp_live_free(hp_live_state *st);
 
-/* Makes `st` a copy of `src` (same ntraces), its sorted order included, so
- * that the next snapshot of `st` only sorts what changes after the copy. */
-void hp_live_copy(hp_live_state *st, const hp_live_state *src);
+/* Makes the arrays hold traces 0..max_trace (new ones at 0 bytes). Returns
+ * 0, or -1 when out of memory (the state is then unchanged). */
+int hp_live_reserve(hp_live_state *st, uint32_t max_trace);
 
-/* Brings the sorted order up to date with the live bytes (done by
- * hp_live_cut() too). */
-void hp_live_sort(hp_live_state *st);
+/* Makes `st` a copy of `src`'s live bytes (growing st as needed); its
+ * sorted order too when src's is up to date, so that the next snapshot of
+ * `st` only sorts what changes after the copy. Returns 0 or -1 (memory). */
+int hp_live_copy(hp_live_state *st, const hp_live_state *src);
+
+/* Brings the sorted order (and nneg, and total) up to date with the live
+ * bytes (done by hp_live_cut() too). Returns 0, or -1 when out of memory
+ * (the order is then invalid, the live bytes intact). */
+int hp_live_sort(hp_live_state *st);
 
 /* a + b with wrapping: live-byte counters only reach 2^63 in a damaged
  * stream, and that must not be undefined behaviour. */
@@ -45,17 +63,51 @@ static inline int64_t hp_wrap_add(int64_t a, int64_t b)
     return (int64_t)((uint64_t)a + (uint64_t)b);
 }
 
-/* Adds `delta` bytes to a trace (hp_wrap_add). */
+/* Adds `delta` bytes to a trace (hp_wrap_add), within ntraces, keeping
+ * nneg exact at once. */
 static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
 {
-    int64_t old = st->live[trace];
-    int64_t now = hp_wrap_add(old, delta);
+    int64_t now = hp_wrap_add(st->live[trace], delta);
     st->live[trace] = now;
-    st->nneg += (size_t)(now < 0) - (size_t)(old < 0);
-    if (!st->dirty[trace]) {
-        st->dirty[trace] = 1;
+    unsigned f = st->flags[trace];
+    unsigned neg = now < 0 ? HP_LIVE_NEG : 0;
+    st->nneg += (size_t)(neg != 0) - (size_t)((f & HP_LIVE_NEG) != 0);
+    if (!(f & HP_LIVE_DIRTY))
         st->dirty_list[st->ndirty++] = trace;
+    st->flags[trace] = (uint8_t)(neg | HP_LIVE_DIRTY);
+}
+
+/* Adds `delta` bytes to a trace and keeps nneg exact, without tracking it
+ * for the order: for a state that is copied rather than sorted (the
+ * digest's running state), whose order the caller marks invalid. */
+static inline void hp_live_add_untracked(hp_live_state *st, uint32_t trace, int64_t delta)
+{
+    int64_t now = hp_wrap_add(st->live[trace], delta);
+    st->live[trace] = now;
+    unsigned f = st->flags[trace];
+    unsigned neg = now < 0 ? HP_LIVE_NEG : 0;
+    st->nneg += (size_t)(neg != 0) - (size_t)((f & HP_LIVE_NEG) != 0);
+    st->flags[trace] = (uint8_t)((f & HP_LIVE_DIRTY) | neg);
+}
+
+/* Adds dl[i] bytes to trace tr[i] for each i < n, all within ntraces: the
+ * digest's hot loop, so nneg is brought up to date by the next sort
+ * instead of per event. */
+static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const int64_t *dl, size_t n)
+{
+    int64_t *live = st->live;
+    uint8_t *flags = st->flags;
+    uint32_t *list = st->dirty_list;
+    size_t nd = st->ndirty;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = tr[i];
+        live[t] = hp_wrap_add(live[t], dl[i]);
+        unsigned f = flags[t];
+        list[nd] = t; /* kept only the first time */
+        nd += !(f & HP_LIVE_DIRTY);
+        flags[t] = (uint8_t)(f | HP_LIVE_DIRTY);
     }
+    st->ndirty = nd;
 }
 
 /* A snapshot's entries after the precision cutoff: kept[0..nkept) in
@@ -69,7 +121,7 @@ typedef struct hp_cut {
 
 /* Sorts the state and applies the precision cutoff (rule 5 of the
  * contract). The cut points into the state's order: valid until the state
- * changes. */
-void hp_live_cut(hp_live_state *st, double precision, hp_cut *cut);
+ * changes. Returns 0, or -1 when out of memory. */
+int hp_live_cut(hp_live_state *st, double precision, hp_cut *cut);
 
 #endif

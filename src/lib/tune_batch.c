@@ -33,19 +33,22 @@ int hp_tune_batch(const hp_batch *b, double interval, double precision, int max_
     if (ok == 0)
         return hp_fail(HP_EINVAL, "no profiles to tune for");
     int cores = hp_thread_count(max_threads);
-    hp_tune_point *pts = out->points;
+    hp_tune_options topts = HP_TUNE_OPTIONS_INIT;
+    topts.max_threads = cores;
+    topts.slice_bytes = slice_bytes;
     size_t np;
     int best;
-    HP_TRY(hp_tune(hp_batch_filebase(b, big), interval, precision, cores, slice_bytes, pts,
-                   sizeof out->points / sizeof *out->points, &np, &best));
+    HP_TRY(hp_tune_ex(hp_batch_filebase(b, big), interval, precision, &topts, out->points,
+                      sizeof out->points / sizeof *out->points, &np, &best));
     out->sample = big;
     out->npoints = np;
     hp_cost_model m;
     hp_cost_model_default(&m);
-    if (np > 0 && pts[0].bytes > 0 && pts[0].seconds > 0)
-        m.s_per_byte = pts[0].seconds / (double)pts[0].bytes;
+    const hp_tune_point *first = &out->points[0].point;
+    if (np > 0 && first->bytes > 0 && first->seconds > 0)
+        m.s_per_byte = first->seconds / (double)first->bytes;
     if (np > 1) { /* Karp-Flatt at the most threads measured */
-        const hp_tune_point *last = &pts[np - 1];
+        const hp_tune_point *last = &out->points[np - 1].point;
         double p = last->threads, s = last->speedup > 0 ? last->speedup : 1;
         double e = (1 / s - 1 / p) / (1 - 1 / p);
         m.serial = e < 0 ? 0 : e > 1 ? 1 : e;

@@ -2,6 +2,8 @@
  * against the reference digester for many thread counts and chunk sizes. */
 #include "testutil.h"
 
+#include "digest_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +333,61 @@ static void slice(void **state)
     assert_true(r.events > 0);
 }
 
+/* A batch's grants: the thread count changes at every wave, through one
+ * thread and back; the bytes are the reference's all the same, and each
+ * grant is asked with the .hpd left, less every time. */
+typedef struct grants {
+    int calls, next;
+    uint64_t last_remaining;
+    int decreasing;
+} grants;
+
+static int rotating_grant(void *ctx, uint64_t remaining, int current)
+{
+    grants *g = ctx;
+    static const int seq[] = {3, 1, 4, 1, 2, 1, 1, 4};
+    if (g->calls > 0 && (remaining >= g->last_remaining || current < 1))
+        g->decreasing = 0;
+    g->last_remaining = remaining;
+    g->calls++;
+    return seq[g->next++ % 8] + (g->calls % 5 == 0 ? 100 : 0); /* and above the most */
+}
+
+static void grants_per_wave(void **state)
+{
+    fx *f = *state;
+    tu_generate(f->fb, 20000, 40, 3.0, 9, NULL);
+    uint8_t *ref;
+    size_t ref_len;
+    assert_int_equal(tu_ref_digest(f->fb, 10, 0.01, 0, &ref, &ref_len), 0);
+    const size_t chunk_sizes[] = {997, 4099, 0};
+    for (int c = 0; c < 3; c++)
+        for (int v = 0; v < 2; v++) {
+            grants g = {.decreasing = 1};
+            hp_make_options o;
+            hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
+            o.chunk_bytes = chunk_sizes[c];
+            o.format = v ? HP_FORMAT_V2 : HP_FORMAT_V1;
+            o.output = f->out;
+            hp_digest_hooks hooks = {.max_threads = 4, .grant = rotating_grant, .grant_ctx = &g};
+            assert_int_equal(hp_digest_run(f->fb, 0.01, 0.01, &o, &hooks), HP_OK);
+            assert_true(g.calls >= (c < 2 ? 3 : 1));
+            assert_true(g.decreasing);
+            size_t len;
+            uint8_t *got = tu_read_file(f->out, &len);
+            if (v) {
+                uint8_t *plain = tu_zstd_decompress(got, len, &len);
+                assert_non_null(plain);
+                free(got);
+                got = plain;
+            }
+            assert_int_equal(len, ref_len);
+            assert_memory_equal(got, ref, len);
+            free(got);
+        }
+    free(ref);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, tu_scratch_setup, tu_scratch_teardown)
@@ -339,7 +396,7 @@ int main(void)
         T(ties_by_trace_index),     T(precision_walk),      T(empty_hpd),
         T(single_event_at_zero),    T(huge_sizes_and_sampling), T(negative_traces_left_out),
         T(bad_parameters),          T(property_random_profiles), T(property_salvage),
-        T(slice),
+        T(slice),                   T(grants_per_wave),
     };
     return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
 }

@@ -2,6 +2,8 @@
 #include "hpm_internal.h"
 #include "testutil.h"
 
+#include "scale.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,9 +370,52 @@ static void visit_selected_traces(void **state)
     free(fb);
 }
 
+/* The digest's branch-free scaling equals the plain one for every size
+ * class: table sizes, each range, beyond every range, p = 0, saturation,
+ * sizes past 2^53 and more ranges than it handles. */
+static void scale_fast_equals_plain(void **state)
+{
+    (void)state;
+    const struct {
+        size_t n;
+        uint64_t max[6];
+        double factor[6];
+    } cases[] = {
+        {2, {128, 8192}, {10000.0166, 10.0000000023}},
+        {0, {0}, {0}},
+        {1, {64}, {0.0}},
+        {3, {100, 1000, 100000}, {4294967295.0, 3.0, 1.5}},
+        {6, {8, 16, 32, 64, 128, 256}, {2, 3, 4, 5, 6, 7}},
+    };
+    srand(5);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        hp_scale s = {0};
+        s.n = cases[c].n;
+        for (size_t i = 0; i < s.n; i++) {
+            s.max_bytes[i] = cases[c].max[i];
+            s.factor[i] = cases[c].factor[i];
+        }
+        hp_scale_build_table(&s);
+        for (int k = 0; k < 200000; k++) {
+            int bits = rand() % 65;
+            uint64_t size = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
+            size = bits == 64 ? size : size & ((1ull << bits) - 1);
+            if (k < 300)
+                size = (uint64_t)k; /* every small size, and the bounds near them */
+            assert_true(hp_scale_fast(&s, size) == hp_scale_compute(&s, size));
+            assert_true(hp_scale_apply(&s, size) == hp_scale_compute(&s, size));
+        }
+        for (size_t i = 0; i < s.n; i++)
+            for (uint64_t d = 0; d < 3; d++)
+                assert_true(hp_scale_fast(&s, s.max_bytes[i] + d - 1) ==
+                            hp_scale_compute(&s, s.max_bytes[i] + d - 1));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scale_fast_equals_plain),
         cmocka_unit_test(fixture_tiny),         cmocka_unit_test(fixture_small_a),
         cmocka_unit_test(bad_version),          cmocka_unit_test(duplicate_ranges),
         cmocka_unit_test(ranges_any_order),     cmocka_unit_test(truncated_last_trace),

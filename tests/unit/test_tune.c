@@ -62,8 +62,8 @@ static void batch_advice(void **state)
     /* measured on the largest (q3, the most events), 1 and 2 threads */
     assert_non_null(strstr(hp_batch_filebase(b, t.sample), "q3"));
     assert_int_equal(t.npoints, 2);
-    assert_int_equal(t.points[0].threads, 1);
-    assert_int_equal(t.points[1].threads, 2);
+    assert_int_equal(t.points[0].point.threads, 1);
+    assert_int_equal(t.points[1].point.threads, 2);
     hp_batch_free(b);
     hp_batch *empty;
     assert_int_equal(hp_batch_new(&empty), HP_OK);
