@@ -6,6 +6,7 @@
  * several profiles at once on a pool of threads, each digest with its own
  * OpenMP team, largest profiles first. */
 #include "clock.h"
+#include "digest_internal.h"
 #include "error.h"
 #include "grow.h"
 #include "mapfile.h"
@@ -394,18 +395,27 @@ typedef struct runner {
     size_t most_at_once;
 } runner;
 
-/* The threads the next profile may start with now (0: wait), from a plan
- * over the running profiles and the queue. A running digest takes its share
- * of the plan at its next grant; until then its threads are its own, so the
- * queue starts on the threads that are free. */
+/* The scheduler's plan over the running profiles (their threads in
+ * r->plan, in r->run's order) and the queue (r->start: the threads of the
+ * ones that start now); returns how many start. With the runner's lock. */
+static size_t replan(runner *r)
+{
+    for (size_t k = 0; k < r->nrun; k++)
+        r->plan[k] = (hp_sched_job){.remaining = r->run[k].remaining, .threads = r->run[k].threads};
+    size_t nstart;
+    hp_sched_plan(&r->model, r->total, r->plan, r->nrun, r->sizes + r->next, r->b->n - r->next,
+                  r->start, &nstart);
+    return nstart;
+}
+
+/* The threads the next profile may start with now (0: wait): its share of
+ * the plan, out of the threads free now. The running digests take their
+ * shares at their next waves (on_grant), which frees threads for it. */
 static int plan_start(runner *r)
 {
-    if (r->free <= 0 || r->next >= r->b->n)
+    if (r->free <= 0 || r->next >= r->b->n || replan(r) == 0)
         return 0;
-    size_t nstart;
-    hp_sched_plan(&r->model, r->free, NULL, 0, r->sizes + r->next, r->b->n - r->next, r->start,
-                  &nstart);
-    return nstart ? r->start[0] : 0;
+    return r->start[0] < r->free ? r->start[0] : r->free;
 }
 
 /* The callbacks a profile's digest makes, serialised with the runner's. */
@@ -413,6 +423,33 @@ typedef struct profile_ctx {
     runner *r;
     size_t index;
 } profile_ctx;
+
+/* Before each wave of a digest: its threads go back, and it takes its share
+ * of a new plan over everything running and queued, out of those free (at
+ * least one: its own). So threads that a finished profile freed reach the
+ * running ones within a wave, and a digest whose share fell gives its
+ * threads up as its wave drains. The grants never sum to more than the
+ * batch's threads, nor do the digests' chunk buffers (digest_internal.h). */
+static int on_grant(void *ctx, uint64_t remaining, int current)
+{
+    (void)current;
+    profile_ctx *p = ctx;
+    runner *r = p->r;
+    pthread_mutex_lock(&r->lock);
+    size_t me = 0;
+    while (r->run[me].index != p->index)
+        me++;
+    r->run[me].remaining = remaining;
+    r->free += r->run[me].threads;
+    replan(r);
+    int n = r->plan[me].threads < r->free ? r->plan[me].threads : r->free;
+    r->run[me].threads = n;
+    r->free -= n;
+    if (r->free > 0) /* a queued profile may start on the rest */
+        pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
 
 static void on_digest_progress(void *ctx, uint64_t done, uint64_t total)
 {
@@ -497,7 +534,11 @@ static void run_one(runner *r, size_t i, int threads)
         m.progress_ctx = &pc;
         m.on_skip = r->make.on_skip ? on_digest_skip : NULL;
         m.skip_ctx = &pc;
-        res.status = hp_hpc_make_ex(it->filebase, o->interval, o->precision, &m);
+        /* automatic: threads granted wave by wave; --jobs: a constant share */
+        hp_digest_hooks hooks = {.max_threads = r->automatic ? r->total : threads,
+                                 .grant = r->automatic ? on_grant : NULL,
+                                 .grant_ctx = &pc};
+        res.status = hp_digest_run(it->filebase, o->interval, o->precision, &m, &hooks);
         if (res.status < 0) {
             snprintf(msg, sizeof msg, "%s", hp_last_error());
             res.error = msg;
