@@ -8,13 +8,21 @@
 
 static int reserve_order(hp_live_state *st);
 
+/* The dirty list of a state of n traces: one entry per trace, plus the one
+ * that hp_live_apply's branchless store writes past the last dirty trace
+ * when every trace already is. */
+static size_t dirty_list_size(size_t n)
+{
+    return (n + 1) * sizeof(uint32_t);
+}
+
 int hp_live_init(hp_live_state *st, uint32_t ntraces)
 {
     memset(st, 0, sizeof *st);
     size_t n = (size_t)ntraces + 1;
     st->live = calloc(n, sizeof *st->live);
     st->flags = calloc(n, 1);
-    st->dirty_list = malloc(n * sizeof *st->dirty_list);
+    st->dirty_list = malloc(dirty_list_size(n));
     if (!st->live || !st->flags || !st->dirty_list) {
         hp_live_free(st);
         return -1;
@@ -49,7 +57,7 @@ int hp_live_reserve(hp_live_state *st, uint32_t max_trace)
     if (!flags)
         return -1;
     st->flags = flags;
-    uint32_t *list = realloc(st->dirty_list, n * sizeof *list);
+    uint32_t *list = realloc(st->dirty_list, dirty_list_size(n));
     if (!list)
         return -1;
     st->dirty_list = list;

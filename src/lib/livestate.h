@@ -103,7 +103,7 @@ static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const in
         uint32_t t = tr[i];
         live[t] = hp_wrap_add(live[t], dl[i]);
         unsigned f = flags[t];
-        list[nd] = t; /* kept only the first time */
+        list[nd] = t; /* kept only the first time (the list has a spare slot) */
         nd += !(f & HP_LIVE_DIRTY);
         flags[t] = (uint8_t)(f | HP_LIVE_DIRTY);
     }
