@@ -30,7 +30,8 @@
  *     so that a program built against this header keeps working when later
  *     versions add fields. A NULL options pointer means the defaults.
  *   - A handle may be used by one thread at a time. Different handles are
- *     independent. hp_hpc_make() uses OpenMP threads internally.
+ *     independent. hp_hpc_make() runs threads internally (one pool per
+ *     process, shared by its digests; a child after fork() gets its own).
  *   - Only what this header declares is exported from libheapprof.
  */
 #ifndef HEAPPROF_H
@@ -383,7 +384,11 @@ typedef enum hp_format { HP_FORMAT_V2 = 0, HP_FORMAT_V1 = 1 } hp_format;
 typedef void (*hp_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 /* Per-phase timings and counts of one digest, filled by hp_hpc_make_ex().
- * The phases are those of docs/DESIGN.md, in the order they run. */
+ * The phases are those of docs/DESIGN.md. They overlap: a phase's seconds
+ * are the work of its tasks on whatever thread ran them (resync, decode,
+ * emit, compress), or of its serial steps in file order (settle, totals,
+ * write); what lies outside them (opening the files, the last snapshot's
+ * index, header and commit) is t_total less their sum with one thread. */
 typedef struct hp_make_report {
     uint64_t events, hpd_bytes, snapshots, output_bytes, v1_bytes;
     uint64_t skips, skipped_bytes, first_skip_offset;
@@ -392,14 +397,14 @@ typedef struct hp_make_report {
     uint64_t resyncs_failed;       /* chunk splits that needed the fallback */
     double profile_seconds;        /* relative time of the last event */
     double t_resync;               /* seconds: speculative chunk starts */
-    double t_decode;               /* decoding events into chunk arrays */
+    double t_decode;               /* decoding events into chunk arrays, with totals */
     double t_settle;               /* verifying the chain, placing chunks in time */
-    double t_totals;               /* per-chunk sums per trace */
+    double t_totals;               /* the running state: copies, chunk totals */
     double t_emit;                 /* live states, order, cutoff, records */
     double t_compress;             /* zstd frames (v2) */
-    double t_write;                /* records, index and file */
+    double t_write;                /* records to the writer, frames to the file */
     double t_total;                /* the whole digest, wall clock */
-    int threads;
+    int threads;                   /* the most a wave had */
 } hp_make_report;
 
 #define HP_MAKE_OPTIONS_VERSION 1
@@ -577,7 +582,7 @@ typedef struct hp_batch_result {
     const char *error;   /* the one-line message when status < 0, else "" */
     uint64_t input_bytes, events, snapshots, output_bytes;
     double seconds;
-    int threads;         /* OpenMP threads of its digest */
+    int threads;         /* the most threads its digest had at once */
     const hp_make_report *report; /* the digest's report when status == HP_OK, else NULL */
 } hp_batch_result;
 

@@ -3,8 +3,8 @@
  * A batch is a list of filebases with their input sizes. Expansion accepts
  * what a user types (filebases, .hpm/.hpd/.hpc paths, directories); sharding
  * splits the list deterministically across machines; the runner digests
- * several profiles at once on a pool of threads, each digest with its own
- * OpenMP team, largest profiles first. */
+ * several profiles at once, largest first, their digests' tasks sharing the
+ * process's pool of threads as the scheduler grants them (schedule.c). */
 #include "clock.h"
 #include "digest_internal.h"
 #include "error.h"

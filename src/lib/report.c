@@ -14,6 +14,14 @@ void hp_print_report(FILE *f, const char *filebase, const hp_make_report *r)
             "compress %.3f s, write %.3f s; %d threads, %llu failed resyncs\n",
             r->t_resync, r->t_decode, r->t_settle, r->t_totals, r->t_emit, r->t_compress,
             r->t_write, r->threads, (unsigned long long)r->resyncs_failed);
+    /* the phases overlap (docs/DESIGN.md): the tasks' seconds are work on
+     * any thread, the serial ones a chain in file order */
+    double tasks = r->t_resync + r->t_decode + r->t_emit + r->t_compress;
+    double serial = r->t_settle + r->t_totals + r->t_write;
+    fprintf(f, "  work: tasks %.3f s (resync, decode, emit, compress), serial %.3f s (settle, "
+               "totals, write); %.0f%% of %d threads busy\n",
+            tasks, serial, 100 * (tasks + serial) / (t * (r->threads > 0 ? r->threads : 1)),
+            r->threads);
     fprintf(f, "  %llu snapshots, %llu bytes written (v1 stream %llu bytes, ratio %.2f)\n",
             (unsigned long long)r->snapshots, (unsigned long long)r->output_bytes,
             (unsigned long long)r->v1_bytes,

@@ -6,6 +6,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAXN 200
 #define MAXW 8
@@ -52,10 +55,50 @@ static void every_index_once(void **state)
         }
 }
 
+/* Two calls that wait for each other: they end only when two threads run
+ * them at once (or after 10 s, which the test counts as a failure). */
+static void meet(void *ctx, int i, int worker)
+{
+    (void)i, (void)worker;
+    atomic_int *arrived = ctx;
+    atomic_fetch_add(arrived, 1);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while (atomic_load(arrived) < 2 && t.tv_sec - t0.tv_sec < 10);
+}
+
+/* After fork() the parent's workers do not exist in the child: the child
+ * must get threads of its own, not wait on the parent's (a child that had
+ * only its calling thread would never see the two calls meet). */
+static void threads_after_fork(void **state)
+{
+    (void)state;
+    atomic_int arrived = 0;
+    hp_parallel_for(2, 2, meet, &arrived); /* the parent's pool runs */
+    assert_int_equal(atomic_load(&arrived), 2);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        atomic_store(&arrived, 0);
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        hp_parallel_for(2, 2, meet, &arrived);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        _exit(t.tv_sec - t0.tv_sec < 5 ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_index_once),
+        cmocka_unit_test(threads_after_fork),
     };
     return cmocka_run_group_tests_name("parallel", tests, NULL, NULL);
 }
