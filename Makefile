@@ -126,7 +126,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTLIB_OBJ) $(STATIC)
 
 unit-test: $(UNIT_BIN) $(GEN)
 	@set -e; for t in $(UNIT_BIN); do \
-	    echo "== $$t"; HP_TEST_DATA=tests/data HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./$$t; done
+	    echo "== $$t"; HP_TEST_DATA=tests/data HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=$(SANITIZE)) ./$$t; done
 
 # only what heapprof.h declares is exported from the shared library
 abi-test: $(SHARED)
@@ -249,7 +249,7 @@ $(BUILD)/membw: $(BUILD)/obj/bench/membw.o
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 1800
-FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_TARGETS := hpm hpd hpc digest
 FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=all -fopenmp=libgomp -pthread -D_GNU_SOURCE \

@@ -215,6 +215,12 @@ const char *tu_data_dir(void)
     return d ? d : "tests/data";
 }
 
+int tu_under_tsan(void)
+{
+    const char *s = getenv("HP_SANITIZED");
+    return s && strstr(s, "thread");
+}
+
 void tu_generate(const char *base, uint64_t events, uint32_t traces, double seconds, uint64_t seed,
                  const char *extra)
 {

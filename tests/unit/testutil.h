@@ -87,6 +87,12 @@ int tu_ref_digest(const char *filebase, uint64_t interval_ms, double precision, 
 /* Where the bundled fixtures are (HP_TEST_DATA, default tests/data). */
 const char *tu_data_dir(void);
 
+/* The sanitizer the suite runs under (make passes HP_SANITIZED=$(SANITIZE)):
+ * whether it is ThreadSanitizer, whose runs are 5-15 times slower. A test
+ * whose loop repeats one threaded path over many inputs samples them there;
+ * the plain and ASan runs cover every input. */
+int tu_under_tsan(void);
+
 /* Runs the generator: HPGEN -e events -t traces -d seconds -s seed [extra]. */
 void tu_generate(const char *base, uint64_t events, uint32_t traces, double seconds, uint64_t seed,
                  const char *extra);
