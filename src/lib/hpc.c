@@ -118,6 +118,33 @@ static int into_cache(void *ctx, const uint8_t *p, size_t n)
 
 #define RELEASE_EVERY (16u << 20)
 
+/* A random read costs its frame's decompression: a frame whose sizes are
+ * sane (as our writer's are) is decompressed in one call straight into the
+ * cache, and checksummed there, with no window and no copy. Any other
+ * frame, and any frame this fails on, goes through stream_frame(), which
+ * bounds memory by the bytes that arrive and names what is wrong. Returns
+ * 1 when the frame is in the cache, 0 to stream it. */
+#define DIRECT_MAX (16u << 20)
+
+static int load_frame_direct(hp_hpc *hpc, size_t i)
+{
+    const hp_frame_map *m = &hpc->frames;
+    uint64_t dsize = m->d_off[i + 1] - m->d_off[i];
+    const uint8_t *src = hpc->map.data + m->c_off[i];
+    size_t csize = (size_t)(m->c_off[i + 1] - m->c_off[i]);
+    if (dsize > DIRECT_MAX || ZSTD_findFrameCompressedSize(src, csize) != csize)
+        return 0;
+    if (hp_grow(&hpc->frame, &hpc->frame_cap, (size_t)dsize, 1, 1u << 16) < 0)
+        return 0;
+    size_t got = ZSTD_decompressDCtx(hpc->dctx, hpc->frame, (size_t)dsize, src, csize);
+    if (ZSTD_isError(got) || got != dsize)
+        return 0;
+    if (m->checksum && hp_frame_checksum(hpc->frame, got) != m->checksum[i])
+        return 0;
+    hpc->frame_len = got;
+    return 1;
+}
+
 static int load_frame(hp_hpc *hpc, size_t i)
 {
     if (hpc->cached == i)
@@ -125,7 +152,10 @@ static int load_frame(hp_hpc *hpc, size_t i)
     size_t prev = hpc->cached;
     hpc->cached = SIZE_MAX;
     hpc->frame_len = 0;
-    HP_TRY(stream_frame(hpc, i, into_cache, hpc));
+    if (!load_frame_direct(hpc, i)) {
+        hpc->frame_len = 0;
+        HP_TRY(stream_frame(hpc, i, into_cache, hpc));
+    }
     hpc->cached = i;
     /* a pass from front to back (the peak, a timeline) keeps only a window
      * of the compressed file resident, as the .hpm scans do */
