@@ -17,8 +17,8 @@
 # processes used meanwhile (bench/timeit.c), to show a disturbed run.
 #
 # Environment: RUNS (default 3), MIX_BIG_EVENTS, MIX_SMALL_EVENTS, MIX_SMALL
-# (how many small ones), BENCH_DIR (default build/bench), BENCH_QUICK=1
-# (10M events + 15 x 1M, in build/bench-quick).
+# (how many small ones), BENCH_DIR (default BUILD_DIR/bench), BENCH_QUICK=1
+# (10M events + 15 x 1M, in BUILD_DIR/bench-quick).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -27,10 +27,10 @@ HPGEN=$BUILD/hpgen
 TIMEIT=$BUILD/timeit
 SCHEDSIM=$BUILD/schedsim
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-    DIR=${BENCH_DIR:-build/bench-quick}
+    DIR=${BENCH_DIR:-$BUILD/bench-quick}
     BIG=${MIX_BIG_EVENTS:-10000000} SMALL=${MIX_SMALL_EVENTS:-1000000} NSMALL=${MIX_SMALL:-15}
 else
-    DIR=${BENCH_DIR:-build/bench}
+    DIR=${BENCH_DIR:-$BUILD/bench}
     BIG=${MIX_BIG_EVENTS:-150000000} SMALL=${MIX_SMALL_EVENTS:-4000000} NSMALL=${MIX_SMALL:-31}
 fi
 RUNS=${RUNS:-3}

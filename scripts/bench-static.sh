@@ -3,17 +3,17 @@
 #
 #   scripts/bench-static.sh [OUTDIR]     (default build/heapprof-bench)
 #
-# Builds heapprof, hpgen, the baselines, timeit, randread and membw as static
-# executables (-static: glibc, libzstd.a, libgomp.a) in build/static/, checks
-# that they are static and run, and copies them with scripts/bench.sh and a
-# run.sh into OUTDIR, then packs OUTDIR.tar.gz. On the other machine (x86-64
+# Builds heapprof, hpgen, the baselines, timeit, randread, membw and schedsim
+# as static executables (-static: glibc, libzstd.a, libgomp.a) in
+# build/static/, checks that they are static and run, and copies them with
+# scripts/bench.sh, scripts/bench-batch.sh and a run.sh into OUTDIR, then packs OUTDIR.tar.gz. On the other machine (x86-64
 # Linux with bash, coreutils and awk; nothing to install):
 #
 #   tar xzf heapprof-bench.tar.gz && heapprof-bench/run.sh
 #
-# generates the inputs on the spot (in heapprof-bench/bench/, about 6.3 GB
-# with the big input; side by side where there are 4 cores or more) and
-# prints the table; BENCH_QUICK=1, THREADS, RUNS, ONLY, BENCH_DIR... as for
+# generates the inputs on the spot (in heapprof-bench/bench/, about 8.3 GB
+# with the big input and the mixed batch; side by side where there are 4
+# cores or more) and prints the tables (make bench's two parts); BENCH_QUICK=1, THREADS, RUNS, ONLY, BENCH_DIR... as for
 # make bench (see bench.sh). It also writes bench/results.json and
 # bench/results.txt there.
 set -euo pipefail
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/heapprof-bench}
 SB=build/static
-BINS="heapprof hpgen baseline baseline_fread timeit randread membw"
+BINS="heapprof hpgen baseline baseline_fread timeit randread membw schedsim"
 
 echo "bench-static: building static executables in $SB/" >&2
 make --no-print-directory BUILD="$SB" LDFLAGS=-static $(printf "$SB/%s " $BINS) >&2
@@ -41,7 +41,7 @@ done
 rm -rf "$OUT"
 mkdir -p "$OUT"
 for b in $BINS; do cp "$SB/$b" "$OUT/"; done
-cp scripts/bench.sh "$OUT/"
+cp scripts/bench.sh scripts/bench-batch.sh "$OUT/"
 cat >"$OUT/run.sh" <<'EOF'
 #!/usr/bin/env bash
 # heapprof-c's benchmark (make bench) with static executables: generates the
@@ -54,15 +54,15 @@ cd "$(dirname "$0")"
 dir=${BENCH_DIR:-bench}
 [ "${BENCH_QUICK:-0}" = 1 ] && dir=${BENCH_DIR:-bench-quick}
 mkdir -p "$dir"
-./bench.sh . "$@" | tee "$dir/results.txt"
+{ ./bench.sh . "$@" && ./bench-batch.sh .; } | tee "$dir/results.txt"
 EOF
-chmod +x "$OUT/run.sh" "$OUT/bench.sh"
+chmod +x "$OUT/run.sh" "$OUT/bench.sh" "$OUT/bench-batch.sh"
 cat >"$OUT/README.txt" <<EOF
 heapprof-c benchmark bundle ($(git describe --always --dirty 2>/dev/null || echo unknown), built $(date -u +%Y-%m-%d))
 
 Static x86-64 Linux executables and the benchmark script of make bench.
 
-  ./run.sh                    the whole benchmark (inputs about 6.3 GB in bench/)
+  ./run.sh                    the whole benchmark and the mixed batch (inputs about 8.3 GB in bench/)
   BENCH_QUICK=1 ./run.sh      10M-event inputs (in bench-quick/), 3 runs, no 4 GiB input
   THREADS="1 2 4 8 16" RUNS=3 ONLY="hpgen busy" ./run.sh
   BENCH_DIR=/scratch/hpbench ./run.sh     inputs elsewhere

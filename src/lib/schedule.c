@@ -8,11 +8,14 @@
 
 void hp_cost_model_default(hp_cost_model *m)
 {
-    /* one thread digests about 150 MB/s at -i 1 on the bench machines; the
-     * serial fraction and the fixed cost per profile are the engine's
-     * (docs/PERFORMANCE.md, "The batch scheduler") */
-    m->s_per_byte = 1.0 / 150e6;
-    m->serial = 0.02;
+    /* From make bench on 2 cores (docs/PERFORMANCE.md): one thread digests
+     * 225-425 MB/s at -i 1 (busy heaps the slower); a 1,000-event profile
+     * takes 2 ms; the serial fraction is what the phases project for 16
+     * threads (e = 0.02 at -i 60, 0.06 at -i 1, 0.16 for a busy heap's
+     * stored frames), a middle value: the plan depends on it only weakly
+     * (the 2-core mix took the same time with 0.02 and 0.15). */
+    m->s_per_byte = 1.0 / 250e6;
+    m->serial = 0.05;
     m->fixed_s = 0.002;
     m->bytes_per_thread = 4u << 20;
 }
