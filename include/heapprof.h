@@ -380,15 +380,16 @@ HP_API int hp_hpc_is_stale(const hp_hpc *hpc, const char *filebase);
 typedef enum hp_format { HP_FORMAT_V2 = 0, HP_FORMAT_V1 = 1 } hp_format;
 
 /* Progress: bytes of .hpd done out of `total`. Called from the calling
- * thread, between waves of work. */
+ * thread as the digest's chunks are written. */
 typedef void (*hp_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 /* Per-phase timings and counts of one digest, filled by hp_hpc_make_ex().
  * The phases are those of docs/DESIGN.md. They overlap: a phase's seconds
  * are the work of its tasks on whatever thread ran them (resync, decode,
  * emit, compress), or of its serial steps in file order (settle, totals,
- * write); what lies outside them (opening the files, the last snapshot's
- * index, header and commit) is t_total less their sum with one thread. */
+ * write); what lies outside them (opening the files, the last frames,
+ * the index, the header and the commit) is t_total less their sum with
+ * one thread. */
 typedef struct hp_make_report {
     uint64_t events, hpd_bytes, snapshots, output_bytes, v1_bytes;
     uint64_t skips, skipped_bytes, first_skip_offset;
@@ -419,7 +420,8 @@ typedef struct hp_make_options {
     int salvage;               /* digest the valid events of a damaged .hpd */
     int override_sampling;     /* treat every allocation as recorded */
     size_t chunk_bytes;        /* .hpd bytes per work chunk; 0: automatic */
-    size_t frame_bytes;        /* v2 data frame target size; 0: 1 MiB */
+    size_t frame_bytes;        /* v2 data frame target size; 0: 2 MiB with
+                                  HP_LEVEL_AUTO, 1 MiB with a level */
     hp_progress_fn progress;   /* may be NULL */
     void *progress_ctx;
     hp_skip_fn on_skip;        /* salvage: each skipped stretch; may be NULL */
@@ -556,10 +558,10 @@ HP_API void hp_batch_sort(hp_batch *b);
 HP_API int hp_batch_shard(hp_batch *b, unsigned k, unsigned n);
 
 /* Splits `threads` (0: every core) between profiles: with `jobs` > 0, that
- * many profiles at once; with 0, automatic: a digest keeps about one thread
- * busy per 64 MiB of input, so the median profile's size decides the
- * threads per profile and the rest go to running profiles side by side.
- * Never more jobs than profiles or threads. */
+ * many profiles at once, threads / jobs each; with 0, the batch
+ * scheduler's first plan (its default cost model): how many profiles start
+ * at once, and the threads of the first (the largest). Never more jobs
+ * than profiles or threads. */
 HP_API void hp_batch_plan(const hp_batch *b, int threads, int jobs, int *jobs_out,
                    int *threads_per_job);
 
@@ -634,7 +636,8 @@ typedef struct hp_batch_summary {
 HP_API void hp_batch_summary_add(hp_batch_summary *summary, const hp_batch_result *r);
 
 /* Digests every profile of the batch into FILEBASE.hpc (or make->output),
- * largest first, `jobs` at a time. The callbacks (on_result, on_progress,
+ * largest first: `jobs` at a time, or with `jobs` 0 as the batch scheduler
+ * grants threads, wave by wave (docs/DESIGN.md, "The batch scheduler"). The callbacks (on_result, on_progress,
  * make->on_skip) are called from the batch's worker threads, one call at a
  * time. Returns HP_OK when none failed, else the first failure's code
  * (hp_last_error() counts the failures; each result has its message),

@@ -1372,8 +1372,9 @@ typedef struct {
     volatile int cancel;
 } make_ctx;
 
-/* Between waves, on the calling thread: a pending signal (Ctrl-C) cancels
- * the digest, and its exception is raised once the digest has cleaned up. */
+/* As chunks are written, on the calling thread: a pending signal (Ctrl-C)
+ * cancels the digest, and its exception is raised once the digest has
+ * cleaned up. */
 static void make_progress(void *ctx, uint64_t done, uint64_t total)
 {
     (void)done;
@@ -1462,8 +1463,8 @@ static PyObject *mod_make(PyObject *mod, PyObject *args, PyObject *kw)
     if (rc < 0)
         hp_raise(rc, err);
     else if (PyErr_Occurred()) {
-        /* a signal came during the last wave: the digest is complete, and its
-         * exception (KeyboardInterrupt) is raised now */
+        /* a signal came after the last chunk: the digest is complete, and
+         * its exception (KeyboardInterrupt) is raised now */
     } else {
         PyObject *d = report_dict(&report), *text = report_text(fb, &report);
         if (d && text)

@@ -3,12 +3,13 @@
  *
  * A digest may change its thread count at every wave (its output does not
  * depend on it), so the batch re-plans as profiles progress and finish.
- * The plan balances the estimated finishing times: threads go one at a
- * time to whatever would otherwise finish last (a running profile, or the
- * queue of profiles not started yet, which starts one more profile with
- * each thread it gets), as long as a thread still shortens it. So a huge
- * profile gets the threads that help it, smaller ones fill the rest, and no
- * thread idles while work remains (docs/DESIGN.md, "The batch scheduler").
+ * A plan is the shortest span within which every profile, on the fewest
+ * threads that end it in time, fits in the cores' thread-seconds (profiles
+ * that one thread ends in time packed whole onto threads); running
+ * profiles get those threads, queued ones start largest first with theirs,
+ * and spare threads go to what ends last. So a huge profile gets the
+ * threads that help it, smaller ones fill the rest, and no thread idles
+ * while work remains (docs/DESIGN.md, "The batch scheduler").
  *
  * The same model replays a whole batch (hp_sched_simulate) for the unit
  * tests, `make bench` and `heapprof tune DIR`: a 2-core machine cannot show

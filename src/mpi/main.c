@@ -4,8 +4,8 @@
  *
  * Rank 0 expands the profiles (as `digest` does, --shard included), hands
  * them out largest first to the other ranks as they become free, and writes
- * the JSON-lines report; every other rank digests what it is given with -j
- * OpenMP threads (default: OMP_NUM_THREADS, else every core of its node),
+ * the JSON-lines report; every other rank digests what it is given with -T
+ * threads (default: OMP_NUM_THREADS, else every core of its node),
  * each profile as a batch of one through the library's runner, as `digest`
  * does. With one rank, rank 0 digests everything itself. Each .hpc is
  * byte-identical to what `heapprof digest` writes. Exit status: 0, or 1 if
