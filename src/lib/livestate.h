@@ -63,24 +63,11 @@ static inline int64_t hp_wrap_add(int64_t a, int64_t b)
     return (int64_t)((uint64_t)a + (uint64_t)b);
 }
 
-/* Adds `delta` bytes to a trace (hp_wrap_add), within ntraces, keeping
- * nneg exact at once. */
-static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
-{
-    int64_t now = hp_wrap_add(st->live[trace], delta);
-    st->live[trace] = now;
-    unsigned f = st->flags[trace];
-    unsigned neg = now < 0 ? HP_LIVE_NEG : 0;
-    st->nneg += (size_t)(neg != 0) - (size_t)((f & HP_LIVE_NEG) != 0);
-    if (!(f & HP_LIVE_DIRTY))
-        st->dirty_list[st->ndirty++] = trace;
-    st->flags[trace] = (uint8_t)(neg | HP_LIVE_DIRTY);
-}
-
 /* Adds `delta` bytes to a trace and keeps nneg exact, without tracking it
  * for the order: for a state that is copied rather than sorted (the
- * digest's running state), whose order the caller marks invalid. */
-static inline void hp_live_add_untracked(hp_live_state *st, uint32_t trace, int64_t delta)
+ * digest's running state), whose order the caller marks invalid. Returns
+ * the trace's flags as they were. */
+static inline unsigned hp_live_add_untracked(hp_live_state *st, uint32_t trace, int64_t delta)
 {
     int64_t now = hp_wrap_add(st->live[trace], delta);
     st->live[trace] = now;
@@ -88,6 +75,17 @@ static inline void hp_live_add_untracked(hp_live_state *st, uint32_t trace, int6
     unsigned neg = now < 0 ? HP_LIVE_NEG : 0;
     st->nneg += (size_t)(neg != 0) - (size_t)((f & HP_LIVE_NEG) != 0);
     st->flags[trace] = (uint8_t)((f & HP_LIVE_DIRTY) | neg);
+    return f;
+}
+
+/* Adds `delta` bytes to a trace (hp_wrap_add), within ntraces, keeping
+ * nneg exact at once and the trace tracked for the order. */
+static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
+{
+    if (!(hp_live_add_untracked(st, trace, delta) & HP_LIVE_DIRTY)) {
+        st->dirty_list[st->ndirty++] = trace;
+        st->flags[trace] |= HP_LIVE_DIRTY;
+    }
 }
 
 /* Adds dl[i] bytes to trace tr[i] for each i < n, all within ntraces: the

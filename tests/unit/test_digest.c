@@ -33,6 +33,24 @@ static const size_t tiny_chunks[] = {0, 16, 23, 1000};
 static const size_t small_chunks[] = {0, 61, 997, 4099};
 static const size_t *chunks = tiny_chunks;
 
+/* Asserts that the digest at `path` (v2: decompressed first) is the
+ * reference's v1 bytes. */
+static void expect_reference(const char *path, int v2, const uint8_t *ref, size_t ref_len)
+{
+    size_t len;
+    uint8_t *got = tu_read_file(path, &len);
+    assert_non_null(got);
+    if (v2) {
+        uint8_t *plain = tu_zstd_decompress(got, len, &len);
+        assert_non_null(plain);
+        free(got);
+        got = plain;
+    }
+    assert_int_equal(len, ref_len);
+    assert_memory_equal(got, ref, len);
+    free(got);
+}
+
 /* Digests with several thread counts and chunk sizes and the reference;
  * asserts all agree byte for byte; returns the v1 digest opened. */
 static hp_hpc *digest_all_ways(fx *f, double interval, double precision, hp_make_report *rep)
@@ -52,17 +70,7 @@ static hp_hpc *digest_all_ways(fx *f, double interval, double precision, hp_make
                 o.output = f->out;
                 o.report = rep;
                 assert_int_equal(hp_hpc_make_ex(f->fb, interval, precision, &o), HP_OK);
-                size_t len;
-                uint8_t *got = tu_read_file(f->out, &len);
-                if (v) {
-                    uint8_t *plain = tu_zstd_decompress(got, len, &len);
-                    assert_non_null(plain);
-                    free(got);
-                    got = plain;
-                }
-                assert_int_equal(len, ref_len);
-                assert_memory_equal(got, ref, len);
-                free(got);
+                expect_reference(f->out, v, ref, ref_len);
             }
         }
     }
@@ -373,17 +381,7 @@ static void grants_per_wave(void **state)
             assert_int_equal(hp_digest_run(f->fb, 0.01, 0.01, &o, &hooks), HP_OK);
             assert_true(g.calls >= (c < 2 ? 3 : 1));
             assert_true(g.decreasing);
-            size_t len;
-            uint8_t *got = tu_read_file(f->out, &len);
-            if (v) {
-                uint8_t *plain = tu_zstd_decompress(got, len, &len);
-                assert_non_null(plain);
-                free(got);
-                got = plain;
-            }
-            assert_int_equal(len, ref_len);
-            assert_memory_equal(got, ref, len);
-            free(got);
+            expect_reference(f->out, v, ref, ref_len);
         }
     free(ref);
 }
