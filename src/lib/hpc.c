@@ -152,10 +152,8 @@ static int load_frame(hp_hpc *hpc, size_t i)
     size_t prev = hpc->cached;
     hpc->cached = SIZE_MAX;
     hpc->frame_len = 0;
-    if (!load_frame_direct(hpc, i)) {
-        hpc->frame_len = 0;
+    if (!load_frame_direct(hpc, i)) /* sets frame_len only when it succeeds */
         HP_TRY(stream_frame(hpc, i, into_cache, hpc));
-    }
     hpc->cached = i;
     /* a pass from front to back (the peak, a timeline) keeps only a window
      * of the compressed file resident, as the .hpm scans do */
