@@ -145,8 +145,9 @@ static void insertion_sort(hp_ranked *v, size_t n)
 #define RADIX_MASK (RADIX_SIZE - 1)
 
 /* Sorts the keys a[0..n) on the bits of `vary` (b: room for n); returns
- * where the result is, a or b. The counts of every digit come from one
- * pass over the keys (a permutation does not change them). */
+ * where the result is, a or b. Each scatter pass counts the next pass's
+ * digits as it goes, so the keys are read once a pass and the first
+ * digit's counts take the only pass of their own. */
 static uint64_t *radix_keys(uint64_t *a, uint64_t *b, size_t n, uint64_t vary)
 {
     if (vary == 0)
@@ -162,26 +163,38 @@ static uint64_t *radix_keys(uint64_t *a, uint64_t *b, size_t n, uint64_t vary)
     for (unsigned shift = lo; shift < hi; shift += width)
         if ((vary >> shift) & ((1ull << width) - 1))
             shifts[nd++] = shift;
-    uint64_t mask = (1ull << width) - 1;
-    static __thread uint32_t count[6][RADIX_SIZE];
-    memset(count, 0, (size_t)nd * sizeof count[0]);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = a[i];
-        for (int d = 0; d < nd; d++)
-            count[d][(k >> shifts[d]) & mask]++;
-    }
+    const uint64_t mask = (1ull << width) - 1;
+    const size_t buckets = (size_t)mask + 1;
+    uint32_t cnt[2][RADIX_SIZE];
+    uint32_t *c = cnt[0], *next = cnt[1];
+    memset(c, 0, buckets * sizeof *c);
+    for (size_t i = 0; i < n; i++)
+        c[(a[i] >> shifts[0]) & mask]++;
     for (int d = 0; d < nd; d++) {
-        uint32_t *c = count[d], sum = 0;
-        for (unsigned v = 0; v <= mask; v++) {
+        uint32_t sum = 0;
+        for (size_t v = 0; v < buckets; v++) {
             uint32_t x = c[v];
             c[v] = sum;
             sum += x;
         }
-        unsigned shift = shifts[d];
-        for (size_t i = 0; i < n; i++) {
-            uint64_t k = a[i];
-            b[c[(k >> shift) & mask]++] = k;
+        const unsigned shift = shifts[d];
+        if (d + 1 < nd) {
+            const unsigned nshift = shifts[d + 1];
+            memset(next, 0, buckets * sizeof *next);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t k = a[i];
+                b[c[(k >> shift) & mask]++] = k;
+                next[(k >> nshift) & mask]++;
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t k = a[i];
+                b[c[(k >> shift) & mask]++] = k;
+            }
         }
+        uint32_t *xc = c;
+        c = next;
+        next = xc;
         uint64_t *x = a;
         a = b;
         b = x;
