@@ -27,7 +27,12 @@
  *   compress task    each v2 frame, as soon as it is closed
  *
  * With one thread there are no totals and no copy: each chunk emits on the
- * running state itself, through to its end. The serial work is one task at
+ * running state itself, through to its end, and once the trace count is
+ * known and nothing before it is left to settle, a chunk is fused: decode
+ * applies each event to the running state as it reads it and emits each
+ * boundary it passes, so that its bytes are read once and no event array is
+ * written (until its records fill: the rest then takes the arrays and the
+ * emission task). The serial work is one task at
  * a time, run by whichever thread finds it ready; it is short per chunk
  * (verifications, a copy of the live bytes, the writer's bookkeeping) and
  * overlaps the tasks of other chunks.
@@ -91,6 +96,7 @@ typedef struct decoded {
     hp_skip *skips;         /* salvage */
     size_t nskips, skips_cap;
     uint64_t nbig;          /* sizes of HP_SCALE_SMALL or more */
+    size_t napplied;        /* fused: events applied as decoded, not in the arrays */
 } decoded;
 
 /* One encoded record and how many snapshots in a row it stands for. */
@@ -129,6 +135,8 @@ typedef struct slot {
     size_t nominal;         /* where its range starts */
     int exact;              /* d.start is where the previous chunk ended */
     int in_place;           /* emits on the running state (one thread) */
+    int fusable;            /* in place, exact, the trace count known: it may fuse */
+    int fused;              /* it applies and emits as it decodes (decode_fused) */
     int fast_scale;         /* a hint: sizes above the table are common */
     uint32_t bound;         /* the trace bound to decode with */
     decoded d;
@@ -341,21 +349,29 @@ static void clear_totals(slot *s)
  * while they start before `stop`, with no bounds checks (HP_EVENT_MAX bytes
  * are always there) and into arrays with room for them all. Stops early at
  * anything unusual (an invalid event, a trace past the totals, a time that
- * saturates), which the careful path takes. `totals` and `fast` are
- * constants where it is inlined: four loops, each without the others'
- * branches. */
+ * saturates), which the careful path takes. `totals`, `fast` and `apply`
+ * are constants where it is inlined: six loops, each without the others'
+ * branches.
+ *
+ * With `apply` (a fused chunk, decode_fused) each event goes straight into
+ * the running state instead of the arrays, and the loop stops before the
+ * first event later than the next snapshot boundary (bs->limit, local
+ * time), which the careful path then takes after the snapshot: its bytes
+ * are read once, as the plain decoder reads them. */
 typedef struct bulk_state {
     uint64_t t, nbig;
     size_t n;
     uint32_t max_trace;
+    hp_live_state *st; /* apply: the running state */
+    uint64_t limit;    /* apply: the next boundary, in local time */
 } bulk_state;
 
 static inline __attribute__((always_inline)) size_t
 bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, uint32_t bound,
-     bulk_state *bs, int totals, int fast)
+     bulk_state *bs, int totals, int fast, int apply)
 {
     const uint8_t *p = data + off, *lim = data + stop;
-    uint64_t t = bs->t, nbig = bs->nbig;
+    uint64_t t = bs->t, nbig = bs->nbig, limit = bs->limit;
     size_t n = bs->n;
     uint32_t maxtr = bs->max_trace;
     uint64_t *T = s->d.t;
@@ -363,8 +379,15 @@ bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, 
     int64_t *DL = s->d.dl;
     int64_t *acc = s->acc;
     uint64_t *bits = s->bits;
+    hp_live_state *st = bs->st;
+    int64_t *live = apply ? st->live : NULL;
+    uint8_t *flags = apply ? st->flags : NULL;
+    uint32_t *dirty = apply ? st->dirty_list : NULL;
+    size_t nd = apply ? st->ndirty : 0;
     if (totals && bound > s->acc_max)
         bound = s->acc_max;
+    if (apply && bound > st->ntraces)
+        bound = st->ntraces;
     while (p < lim) {
         uint32_t w = hp_be32(p);
         uint32_t trace = w & HP_EV_TRACE_MASK;
@@ -380,19 +403,31 @@ bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, 
         q = hp_varint_fast(q, &size);
         if (!q)
             break;
+        uint64_t tn = t;
         if (!(w & HP_EV_NEGATIVE)) {
             if (sec >= HP_TIME_LIMIT_US / HP_USEC_PER_SEC)
                 break;
-            t += sec * HP_USEC_PER_SEC + usec;
-            t = t < HP_TIME_LIMIT_US ? t : HP_TIME_LIMIT_US;
+            tn += sec * HP_USEC_PER_SEC + usec;
+            tn = tn < HP_TIME_LIMIT_US ? tn : HP_TIME_LIMIT_US;
         }
+        if (apply && tn > limit)
+            break;
+        t = tn;
         int64_t v = fast ? hp_scale_fast(sc, size) : hp_scale_apply(sc, size);
         v = (w & HP_EV_FREE) ? -v : v;
         nbig += size >= HP_SCALE_SMALL;
         maxtr = trace > maxtr ? trace : maxtr;
-        T[n] = t;
-        TR[n] = trace;
-        DL[n] = v;
+        if (apply) { /* hp_live_apply, one event */
+            live[trace] = hp_wrap_add(live[trace], v);
+            unsigned f = flags[trace];
+            dirty[nd] = trace;
+            nd += !(f & HP_LIVE_DIRTY);
+            flags[trace] = (uint8_t)(f | HP_LIVE_DIRTY);
+        } else {
+            T[n] = t;
+            TR[n] = trace;
+            DL[n] = v;
+        }
         n++;
         if (totals) {
             acc[trace] = hp_wrap_add(acc[trace], v);
@@ -404,49 +439,52 @@ bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, 
     bs->nbig = nbig;
     bs->n = n;
     bs->max_trace = maxtr;
+    if (apply)
+        st->ndirty = nd;
     return (size_t)(p - data);
 }
 
-static __attribute__((noinline)) size_t bulk_tf(const hp_scale *sc, slot *s, const uint8_t *d,
-                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
-{
-    return bulk(sc, s, d, off, stop, b, bs, 1, 1);
-}
-static __attribute__((noinline)) size_t bulk_tb(const hp_scale *sc, slot *s, const uint8_t *d,
-                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
-{
-    return bulk(sc, s, d, off, stop, b, bs, 1, 0);
-}
-static __attribute__((noinline)) size_t bulk_nf(const hp_scale *sc, slot *s, const uint8_t *d,
-                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
-{
-    return bulk(sc, s, d, off, stop, b, bs, 0, 1);
-}
-static __attribute__((noinline)) size_t bulk_nb(const hp_scale *sc, slot *s, const uint8_t *d,
-                                                size_t off, size_t stop, uint32_t b, bulk_state *bs)
-{
-    return bulk(sc, s, d, off, stop, b, bs, 0, 0);
-}
+#define BULK(name, totals, fast, apply)                                                        \
+    static __attribute__((noinline)) size_t name(const hp_scale *sc, slot *s, const uint8_t *d, \
+                                                 size_t off, size_t stop, uint32_t b,          \
+                                                 bulk_state *bs)                               \
+    {                                                                                          \
+        return bulk(sc, s, d, off, stop, b, bs, totals, fast, apply);                          \
+    }
+BULK(bulk_tf, 1, 1, 0)
+BULK(bulk_tb, 1, 0, 0)
+BULK(bulk_nf, 0, 1, 0)
+BULK(bulk_nb, 0, 0, 0)
+BULK(bulk_af, 0, 1, 1)
+BULK(bulk_ab, 0, 0, 1)
+
+static int emit_start_and_limit(const engine *e, slot *s, bulk_state *bs);
+static int fused_boundary(engine *e, slot *s, bulk_state *bs, uint64_t t);
 
 /* Decodes the events that start in [start, end) into the slot, with its
- * totals unless it emits in place. */
-static void decode_range(const engine *e, slot *s, size_t start, size_t end, uint32_t bound)
+ * totals unless it emits in place; a fused chunk applies them to the
+ * running state instead, emitting each boundary it passes, until its
+ * records fill (OUT_PAUSE_BYTES): from there on its events go into the
+ * arrays and its emission task takes them, as for any chunk in place. */
+static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t bound)
 {
     decoded *d = &s->d;
     const uint8_t *data = e->map->data, *dend = data + e->map->size;
     size_t size = e->map->size, off = start;
-    int totals = !s->in_place;
+    int totals = !s->in_place, fused = s->fused;
     d->start = start;
     d->bound_used = bound;
     d->err_reason = 0;
     d->trunc_bytes = 0;
     d->nskips = 0;
     d->n = 0;
+    d->napplied = 0;
     s->oom = 0;
     clear_totals(s);
-    bulk_state bs = {0, 0, 0, 0};
+    bulk_state bs = {0, 0, 0, 0, &e->run, UINT64_MAX};
     size_t need = (end > start ? (end - start) / MIN_EVENT : 0) + 2;
-    if (grow_events(d, need) < 0 || (totals && grow_acc(s, 1023) < 0)) {
+    if ((!fused && grow_events(d, need) < 0) || (totals && grow_acc(s, 1023) < 0) ||
+        (fused && emit_start_and_limit(e, s, &bs) < 0)) {
         s->oom = 1;
         goto out;
     }
@@ -455,7 +493,9 @@ static void decode_range(const engine *e, slot *s, size_t start, size_t end, uin
     while (off < end) {
         size_t stop = end < bulk_end ? end : bulk_end;
         if (off < stop) {
-            if (totals)
+            if (fused)
+                off = (s->fast_scale ? bulk_af : bulk_ab)(e->scale, s, data, off, stop, bound, &bs);
+            else if (totals)
                 off = (s->fast_scale ? bulk_tf : bulk_tb)(e->scale, s, data, off, stop, bound, &bs);
             else
                 off = (s->fast_scale ? bulk_nf : bulk_nb)(e->scale, s, data, off, stop, bound, &bs);
@@ -467,19 +507,37 @@ static void decode_range(const engine *e, slot *s, size_t start, size_t end, uin
         int len = hp_event_decode(data + off, dend, bound, &ev);
         if (len > 0) {
             uint32_t trace = ev.word & HP_EV_TRACE_MASK;
-            if ((bs.n == d->cap && grow_events(d, bs.n + 1) < 0) ||
-                (totals && grow_acc(s, trace) < 0)) {
+            uint64_t t = hp_time_add(bs.t, hp_event_advance_us(&ev));
+            if (fused && t > bs.limit) { /* the boundaries before it first */
+                int r = fused_boundary(e, s, &bs, t);
+                if (r < 0 || (r > 0 && grow_events(d, (end - off) / MIN_EVENT + 2) < 0)) {
+                    s->oom = 1;
+                    break;
+                }
+                if (r > 0) { /* its records are full: the rest into the arrays */
+                    fused = 0;
+                    d->napplied = bs.n;
+                    bs.n = 0;
+                }
+            }
+            if ((!fused && bs.n == d->cap && grow_events(d, bs.n + 1) < 0) ||
+                (totals && grow_acc(s, trace) < 0) ||
+                (fused && hp_live_reserve(bs.st, trace) < 0)) {
                 s->oom = 1;
                 break;
             }
-            bs.t = hp_time_add(bs.t, hp_event_advance_us(&ev));
+            bs.t = t;
             int64_t v = hp_scale_apply(e->scale, ev.size);
             v = (ev.word & HP_EV_FREE) ? -v : v;
             bs.nbig += ev.size >= HP_SCALE_SMALL;
             bs.max_trace = trace > bs.max_trace ? trace : bs.max_trace;
-            d->t[bs.n] = bs.t;
-            d->tr[bs.n] = trace;
-            d->dl[bs.n] = v;
+            if (fused) {
+                hp_live_apply(bs.st, &trace, &v, 1);
+            } else {
+                d->t[bs.n] = bs.t;
+                d->tr[bs.n] = trace;
+                d->dl[bs.n] = v;
+            }
             bs.n++;
             if (totals) {
                 s->acc[trace] = hp_wrap_add(s->acc[trace], v);
@@ -505,7 +563,10 @@ static void decode_range(const engine *e, slot *s, size_t start, size_t end, uin
         }
     }
 out:
-    d->n = bs.n;
+    if (fused)
+        d->napplied = bs.n;
+    else
+        d->n = bs.n;
     d->duration = bs.t;
     d->max_trace = bs.max_trace;
     d->nbig = bs.nbig;
@@ -518,10 +579,10 @@ static void decode_slot(engine *e, slot *s)
     double t0 = hp_clock();
     if (!s->exact)
         s->d.start = hp_resync_run(e->map->data, e->map->size, s->nominal, s->bound, HP_SPLIT_RUN);
-    double t1 = hp_clock();
+    double t1 = hp_clock(), emitted = s->t_emit;
     decode_range(e, s, s->d.start, s->d.end > s->d.start ? s->d.end : s->d.start, s->bound);
     s->t_resync += t1 - t0;
-    s->t_decode += hp_clock() - t1;
+    s->t_decode += hp_clock() - t1 - (s->t_emit - emitted); /* a fused chunk's snapshots are emit's */
 }
 
 /* ---- emit -------------------------------------------------------------------------- */
@@ -549,6 +610,53 @@ static int emit_one(const engine *e, emission *em, hp_live_state *st, uint64_t r
     if (st->nneg > 0)
         em->neg_snapshots += repeat;
     return 0;
+}
+
+/* Starts a chunk's emission at the first boundary at or after its start. */
+static void emit_start(const engine *e, emission *em)
+{
+    em->started = 1;
+    em->pos = 0;
+    em->next_k = (em->t0 + e->interval_us - 1) / e->interval_us;
+    em->next_boundary = boundary_of(em->next_k, e->interval_us);
+}
+
+/* Emits the snapshots of every boundary before global time t, the time of
+ * the first event after them (not applied yet): one record, repeated. */
+static int emit_before(const engine *e, emission *em, hp_live_state *st, uint64_t t)
+{
+    uint64_t last_k = (t - 1) / e->interval_us; /* every k with k*I < t */
+    if (emit_one(e, em, st, last_k - em->next_k + 1) < 0)
+        return -1;
+    em->next_k = last_k + 1;
+    em->next_boundary = boundary_of(em->next_k, e->interval_us);
+    return 0;
+}
+
+/* A fused chunk (decode_range) emits as it decodes: its records, its first
+ * boundary and the local time that the bulk may not pass before it. */
+static int emit_start_and_limit(const engine *e, slot *s, bulk_state *bs)
+{
+    emission *em = &s->em;
+    if (!em->rb && !(em->rb = hp_recbuf_get(e->w)))
+        return -1;
+    emit_start(e, em);
+    bs->limit = em->next_boundary - em->t0;
+    return 0;
+}
+
+/* A fused chunk reached an event at local time t past its next boundary:
+ * the snapshots before it. Returns 1 when its records passed
+ * OUT_PAUSE_BYTES (the rest of the chunk then goes into the arrays, for
+ * the emission task, which pauses), 0 to go on, -1 when out of memory. */
+static int fused_boundary(engine *e, slot *s, bulk_state *bs, uint64_t t)
+{
+    double t0 = hp_clock();
+    emission *em = &s->em;
+    int r = emit_before(e, em, bs->st, em->t0 + t);
+    bs->limit = em->next_boundary - em->t0;
+    s->t_emit += hp_clock() - t0;
+    return r < 0 ? -1 : em->rb->len > OUT_PAUSE_BYTES;
 }
 
 /* The first i in [lo, n) with t[i] > b (n if none): times never decrease,
@@ -581,13 +689,8 @@ static int emit_run(const engine *e, slot *s, hp_live_state *st)
 {
     const decoded *d = &s->d;
     emission *em = &s->em;
-    uint64_t I = e->interval_us;
-    if (!em->started) {
-        em->started = 1;
-        em->pos = 0;
-        em->next_k = (em->t0 + I - 1) / I;
-        em->next_boundary = boundary_of(em->next_k, I);
-    }
+    if (!em->started)
+        emit_start(e, em);
     while (em->pos < d->n) {
         uint64_t t_last = em->t0 + d->t[d->n - 1];
         if (em->next_boundary >= t_last) { /* no boundary left in this chunk */
@@ -598,11 +701,8 @@ static int emit_run(const engine *e, slot *s, hp_live_state *st)
         }
         size_t j = first_after(d->t, em->pos, d->n, em->next_boundary - em->t0);
         hp_live_apply(st, d->tr + em->pos, d->dl + em->pos, j - em->pos);
-        uint64_t last_k = (em->t0 + d->t[j] - 1) / I; /* every k with k*I < t */
-        if (emit_one(e, em, st, last_k - em->next_k + 1) < 0)
+        if (emit_before(e, em, st, em->t0 + d->t[j]) < 0)
             return -1;
-        em->next_k = last_k + 1;
-        em->next_boundary = boundary_of(em->next_k, I);
         em->pos = j;
         if (em->rb->len > OUT_PAUSE_BYTES)
             return 1;
@@ -662,7 +762,7 @@ static int account_chunk(engine *e, const decoded *d)
             return oom_fail(e);
     }
     e->rep->truncated_bytes += d->trunc_bytes;
-    e->rep->events += d->n;
+    e->rep->events += d->n + d->napplied;
     return HP_OK;
 }
 
@@ -741,9 +841,11 @@ static int settle_slot(engine *e, slot *s, int *next_stage)
 
     if (hp_live_reserve(&e->run, d->max_trace) < 0)
         return oom_fail(e);
-    s->em.started = 0;
-    s->em.nrecs = 0;
-    s->em.neg_snapshots = 0;
+    if (!s->fused) { /* a fused chunk has emitted what it applied */
+        s->em.started = 0;
+        s->em.nrecs = 0;
+        s->em.neg_snapshots = 0;
+    }
     if (s->in_place) {
         *next_stage = S_SETTLED; /* it takes the running state (run_lent) */
     } else {
@@ -865,6 +967,12 @@ static int assign(engine *e)
     s->exact = s->seq == settle_seq;
     s->d.start = s->exact ? e->settled_end : s->nominal;
     s->in_place = e->threads == 1;
+    /* with nothing before it left to settle, its start time and the trace
+     * bound are final: it may apply its events as it decodes them, if the
+     * running state is free then (engine_pick) */
+    s->fusable = s->in_place && s->exact && e->counted;
+    s->fused = 0;
+    s->em.t0 = e->time;
     s->fast_scale = hint;
     s->bound = e->bound;
     s->oom = 0;
@@ -885,6 +993,15 @@ static slot *slot_at(engine *e, uint64_t seq, int stage)
     return NULL;
 }
 
+/* The chunk to settle next, if it is decoded and the running state is not
+ * lent to another chunk's emission (settling touches it); a fused chunk
+ * holds the state itself (lock held). */
+static slot *to_settle(engine *e)
+{
+    slot *s = slot_at(e, e->settle_seq, S_DECODED);
+    return s && (!e->run_lent || s->fused) ? s : NULL;
+}
+
 /* The serial work, as long as there is some: settle, write, flush, assign.
  * Runs unlocked; reads and sets stages under the lock. */
 static void serial_run(engine *e)
@@ -901,7 +1018,7 @@ static void serial_run(engine *e)
             fail(e, hp_fail(HP_ECANCELED, "%s: cancelled", e->path), 0);
             return;
         }
-        slot *st = e->run_lent ? NULL : slot_at(e, e->settle_seq, S_DECODED);
+        slot *st = to_settle(e);
         slot *wr = slot_at(e, e->write_seq, S_EMITTED);
         if (!wr)
             wr = slot_at(e, e->write_seq, S_PAUSED);
@@ -972,7 +1089,7 @@ static void serial_run(engine *e)
 static int serial_ready(engine *e)
 {
     if ((e->o->cancel && *e->o->cancel) ||
-        (!e->run_lent && slot_at(e, e->settle_seq, S_DECODED)) ||
+        to_settle(e) ||
         slot_at(e, e->write_seq, S_EMITTED) || slot_at(e, e->write_seq, S_PAUSED) ||
         hp_hpc_writer_flushable(e->w))
         return 1;
@@ -1028,6 +1145,10 @@ static int engine_pick(void *ctx, hp_job *job)
     }
     if (!best)
         return 0;
+    if (kind == J_DECODE && best->fusable && !e->run_lent) { /* it takes the running state */
+        best->fused = 1;
+        e->run_lent = 1;
+    }
     best->stage = kind == J_EMIT ? S_EMITTING : S_DECODING;
     e->heavy++;
     *job = (hp_job){kind, best, 0};

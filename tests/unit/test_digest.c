@@ -386,6 +386,34 @@ static void grants_per_wave(void **state)
     free(ref);
 }
 
+/* One thread applies a chunk's events as it decodes them (a fused chunk)
+ * until its records pass 32 MiB; the rest of the chunk then goes through
+ * the arrays and the emission task, which pauses. A 1 MiB chunk here holds
+ * about 45 MB of records (10,000 snapshots of up to 3,000 entries in all,
+ * 95 MB over 2.2 MB of .hpd), so the second chunk, the first to fuse,
+ * switches; the bytes are the reference's all the same. */
+static void records_fill_a_fused_chunk(void **state)
+{
+    fx *f = *state;
+    tu_generate(f->fb, 300000, 3000, 30, 5, NULL);
+    uint8_t *ref;
+    size_t ref_len;
+    assert_int_equal(tu_ref_digest(f->fb, 3, 0, 0, &ref, &ref_len), 0);
+    assert_true(ref_len > (80u << 20));
+    hp_make_options o;
+    hp_make_report rep;
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
+    o.threads = 1;
+    o.chunk_bytes = 1u << 20;
+    o.format = HP_FORMAT_V1;
+    o.output = f->out;
+    o.report = &rep;
+    assert_int_equal(hp_hpc_make_ex(f->fb, 0.003, 0, &o), HP_OK);
+    assert_int_equal(rep.events, 300000);
+    expect_reference(f->out, 0, ref, ref_len);
+    free(ref);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, tu_scratch_setup, tu_scratch_teardown)
@@ -394,7 +422,7 @@ int main(void)
         T(ties_by_trace_index),     T(precision_walk),      T(empty_hpd),
         T(single_event_at_zero),    T(huge_sizes_and_sampling), T(negative_traces_left_out),
         T(bad_parameters),          T(property_random_profiles), T(property_salvage),
-        T(slice),                   T(grants_per_wave),
+        T(slice),                   T(grants_per_wave),     T(records_fill_a_fused_chunk),
     };
     return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
 }
