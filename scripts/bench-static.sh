@@ -41,7 +41,7 @@ done
 rm -rf "$OUT"
 mkdir -p "$OUT"
 for b in $BINS; do cp "$SB/$b" "$OUT/"; done
-cp scripts/bench.sh scripts/bench-batch.sh "$OUT/"
+cp scripts/bench.sh scripts/bench-batch.sh tests/data/small-a.hpm tests/data/small-a.hpd "$OUT/"
 cat >"$OUT/run.sh" <<'EOF'
 #!/usr/bin/env bash
 # heapprof-c's benchmark (make bench) with static executables: generates the

@@ -55,8 +55,12 @@
 #   ONLY="hpgen busy hog sizes big membw real"   the sections to run
 #   SKIP_BIG=1         no big input (same as leaving big out of ONLY)
 #   HOGS=1 HOG_THREADS="1 2" HOG_PIN=1 (pin the hogs to CPU 0 with taskset)
-#   REAL_PROFILE=FILEBASE   also time a real profile at -i 0.1 -p 0 with 1
-#                      thread and the most threads against the baseline
+#   REAL_PROFILE=FILEBASE   the real profile timed at -i 0.1 -p 0 with 1
+#                      thread and the most threads against the baseline;
+#                      by default the bundled fixture small-a (a real
+#                      heapprof profile, 3.8 MB) with its events repeated
+#                      REAL_REPEAT=16 times: 61 MB, 8.6 million events, the
+#                      size of issue 13's real profile (62 MB, 8.8 million)
 #   BENCH_DIR=BUILD_DIR/bench   where inputs and results go
 #   BENCH_CLEAN=1      delete the generated inputs at the end
 # Prints the tables and the targets on stdout, progress on stderr, and writes
@@ -91,7 +95,17 @@ fi
 JMAX=$(printf '%s\n' $THREADS | sort -n | tail -1)
 ONLY=${ONLY:-hpgen busy hog sizes big membw real}
 [ "${SKIP_BIG:-0}" = 1 ] && ONLY=$(printf '%s\n' $ONLY | grep -vx big | tr '\n' ' ')
-[ -n "${REAL_PROFILE:-}" ] || ONLY=$(printf '%s\n' $ONLY | grep -vx real | tr '\n' ' ')
+REAL_REPEAT=${REAL_REPEAT:-16}
+# the fixture the default real profile is made of: beside the executables
+# (the static bundle) or in the repository's tests/data
+REAL_SEED=
+for d in "$BUILD" "$(dirname "$0")/../tests/data"; do
+    [ -s "$d/small-a.hpd" ] && [ -s "$d/small-a.hpm" ] && { REAL_SEED=$d/small-a; break; }
+done
+if [ -z "${REAL_PROFILE:-}" ] && [ -z "$REAL_SEED" ]; then
+    echo "bench: no small-a fixture for the real profile: its section is left out" >&2
+    ONLY=$(printf '%s\n' $ONLY | grep -vx real | tr '\n' ' ')
+fi
 want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 HOGS=${HOGS:-1}
 if [ -z "${HOG_THREADS:-}" ]; then
@@ -177,10 +191,23 @@ input_args() { # INPUT -> hpgen arguments
 }
 gen() { # INPUT: generates (if not cached) and records the base path
     local name=$1 args base
-    if [ "$name" = real ]; then
+    if [ "$name" = real ] && [ -n "${REAL_PROFILE:-}" ]; then
         base=${REAL_PROFILE%.hp[mdc]}
         [ -s "$base.hpd" ] || { echo "bench: REAL_PROFILE: no $base.hpd" >&2; exit 1; }
         args="(real profile $base)"
+    elif [ "$name" = real ]; then
+        # events are stored as deltas from the one before: the repeated
+        # stream is a valid profile REAL_REPEAT times as long, with the real one's
+        # sizes, traces and timing
+        base=$DIR/real
+        args="(small-a's events x $REAL_REPEAT)"
+        if [ ! -s "$base.hpd" ] || [ "$(cat "$base.args" 2>/dev/null)" != "$args" ]; then
+            log "making $base: small-a's events $REAL_REPEAT times ..."
+            rm -f "$base.args"
+            cp "$REAL_SEED.hpm" "$base.hpm"
+            for _ in $(seq "$REAL_REPEAT"); do cat "$REAL_SEED.hpd"; done >"$base.hpd"
+            echo "$args" >"$base.args"
+        fi
     else
         args=$(input_args "$name")
         base=$DIR/$name
