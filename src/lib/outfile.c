@@ -179,10 +179,25 @@ static int write_all(int fd, const void *buf, size_t n, uint64_t off, int positi
     return HP_OK;
 }
 
+/* Bytes appended between two starts of writeback. */
+#define WRITEBACK_EVERY (8u << 20)
+
 int hp_outfile_append(hp_outfile *f, const void *buf, size_t n)
 {
     HP_TRY(write_all(f->fd, buf, n, f->size, 1, f->path));
     f->size += n;
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* The commit's fsync waits for every byte to reach the disk: 0.16 s
+     * for a 300 MB digest here, most of a digest's fixed cost, which more
+     * threads do not shorten. Starting the writeback of what is written as
+     * the digest goes leaves the fsync little to wait for. A hint only:
+     * where it fails (a file system without it), the fsync does it all. */
+    if (f->size - f->writeback >= WRITEBACK_EVERY) {
+        (void)sync_file_range(f->fd, (off_t)f->writeback, (off_t)(f->size - f->writeback),
+                              SYNC_FILE_RANGE_WRITE);
+        f->writeback = f->size;
+    }
+#endif
     return HP_OK;
 }
 

@@ -40,6 +40,7 @@ typedef struct hp_outfile {
     uid_t uid;
     gid_t gid;
     uint64_t size;   /* bytes appended so far */
+    uint64_t writeback; /* bytes whose writeback to the disk has started */
 } hp_outfile;
 
 /* Opens an output for `path` ("-" is standard output), made from `inputs`
