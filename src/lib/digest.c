@@ -1185,7 +1185,7 @@ static void engine_done(void *ctx, const hp_job *job)
     case J_SERIAL: e->serial_running = 0; return;
     case J_DECODE:
         s->stage = S_DECODED;
-        e->big_hint = s->d.nbig * 8 > s->d.n; /* one size in eight or more */
+        e->big_hint = s->d.nbig * 8 > s->d.n + s->d.napplied; /* one size in eight or more */
         e->rep->t_resync += s->t_resync;
         e->rep->t_decode += s->t_decode;
         s->t_resync = s->t_decode = 0;
