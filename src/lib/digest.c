@@ -28,7 +28,8 @@
  *
  * With one thread there are no totals and no copy: each chunk emits on the
  * running state itself, through to its end, and once the trace count is
- * known and nothing before it is left to settle, a chunk is fused: decode
+ * known, nothing before it is left to settle and the running state is
+ * free when its decode starts, a chunk is fused: decode
  * applies each event to the running state as it reads it and emits each
  * boundary it passes, so that its bytes are read once and no event array is
  * written (until its records fill: the rest then takes the arrays and the
@@ -136,7 +137,7 @@ typedef struct slot {
     int exact;              /* d.start is where the previous chunk ended */
     int in_place;           /* emits on the running state (one thread) */
     int fusable;            /* in place, exact, the trace count known: it may fuse */
-    int fused;              /* it applies and emits as it decodes (decode_fused) */
+    int fused;              /* it applies and emits as it decodes (decode_range) */
     int fast_scale;         /* a hint: sizes above the table are common */
     uint32_t bound;         /* the trace bound to decode with */
     decoded d;
@@ -353,7 +354,7 @@ static void clear_totals(slot *s)
  * are constants where it is inlined: six loops, each without the others'
  * branches.
  *
- * With `apply` (a fused chunk, decode_fused) each event goes straight into
+ * With `apply` (a fused chunk, decode_range) each event goes straight into
  * the running state instead of the arrays, and the loop stops before the
  * first event later than the next snapshot boundary (bs->limit, local
  * time), which the careful path then takes after the snapshot: its bytes
@@ -998,6 +999,8 @@ static slot *slot_at(engine *e, uint64_t seq, int stage)
  * holds the state itself (lock held). */
 static slot *to_settle(engine *e)
 {
+    /* a fused slot at settle_seq is the one that holds the state: it took
+     * it when picked, and no later chunk can settle before it */
     slot *s = slot_at(e, e->settle_seq, S_DECODED);
     return s && (!e->run_lent || s->fused) ? s : NULL;
 }
