@@ -140,6 +140,7 @@ static int load_frame_direct(hp_hpc *hpc, size_t i)
         return 0;
     /* the seek table's checksum covers the same bytes as zstd's own: one
      * pass of XXH64 over the frame is enough (it was a fifth of a read) */
+    ZSTD_DCtx_reset(hpc->dctx, ZSTD_reset_session_only); /* parameters change only there */
     ZSTD_DCtx_setParameter(hpc->dctx, ZSTD_d_forceIgnoreChecksum,
                            m->checksum ? ZSTD_d_ignoreChecksum : ZSTD_d_validateChecksum);
     size_t got = ZSTD_decompressDCtx(hpc->dctx, hpc->frame, (size_t)dsize, src, csize);
