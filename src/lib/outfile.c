@@ -191,8 +191,10 @@ int hp_outfile_append(hp_outfile *f, const void *buf, size_t n)
      * for a 300 MB digest here, most of a digest's fixed cost, which more
      * threads do not shorten. Starting the writeback of what is written as
      * the digest goes leaves the fsync little to wait for. A hint only:
-     * where it fails (a file system without it), the fsync does it all. */
-    if (f->size - f->writeback >= WRITEBACK_EVERY) {
+     * where it fails (a file system without it), the fsync does it all.
+     * Not for a stream (standard output, a FIFO): its temporary is copied
+     * out, not kept. */
+    if (f->stream_fd < 0 && f->size - f->writeback >= WRITEBACK_EVERY) {
         (void)sync_file_range(f->fd, (off_t)f->writeback, (off_t)(f->size - f->writeback),
                               SYNC_FILE_RANGE_WRITE);
         f->writeback = f->size;
