@@ -6,7 +6,8 @@
 # Builds heapprof, hpgen, the baselines, timeit, randread, membw and schedsim
 # as static executables (-static: glibc, libzstd.a, libgomp.a) in
 # build/static/, checks that they are static and run, and copies them with
-# scripts/bench.sh, scripts/bench-batch.sh and a run.sh into OUTDIR, then packs OUTDIR.tar.gz. On the other machine (x86-64
+# scripts/bench.sh, scripts/bench-batch.sh, the small-a fixture (the real
+# profile's seed) and a run.sh into OUTDIR, then packs OUTDIR.tar.gz. On the other machine (x86-64
 # Linux with bash, coreutils and awk; nothing to install):
 #
 #   tar xzf heapprof-bench.tar.gz && heapprof-bench/run.sh
