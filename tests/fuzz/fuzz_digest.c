@@ -1,6 +1,7 @@
 /* libFuzzer target: the whole digest of an arbitrary .hpm/.hpd pair (the
- * input split by fuzz_split), with 1, 2 and 3 threads and tiny chunks,
- * against the sequential reference digester of the unit tests: every
+ * input split by fuzz_split), with 1, 2 and 3 threads and tiny chunks
+ * (one thread twice: one chunk, and chunks of 29 bytes, whose every chunk
+ * after the first applies its events as it decodes them), against the sequential reference digester of the unit tests: every
  * outcome must be the reference's, byte for byte, or the same error. */
 #include "fuzz.h"
 #include "testutil.h"
@@ -40,15 +41,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     int ref_rc = tu_ref_digest(fuzz_base(), interval_ms, 0.01, salvage, &ref, &ref_len);
     char out[300];
     snprintf(out, sizeof out, "%s.out", fuzz_base());
-    static const size_t chunks[] = {0, 17, 64};
-    for (int t = 1; t <= 3; t++) {
+    static const struct {
+        int threads;
+        size_t chunk;
+    } runs[] = {{1, 0}, {1, 29}, {2, 17}, {3, 64}};
+    for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
         hp_make_options o;
         hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
-        o.threads = t;
+        o.threads = runs[r].threads;
         o.format = HP_FORMAT_V1;
         o.output = out;
         o.salvage = salvage;
-        o.chunk_bytes = chunks[t - 1];
+        o.chunk_bytes = runs[r].chunk;
         remove(out);
         int rc = hp_hpc_make_ex(fuzz_base(), (double)interval_ms / 1000, 0.01, &o);
         if (ref_rc == 0 && rc == HP_OK) {
