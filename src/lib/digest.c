@@ -98,6 +98,7 @@ typedef struct decoded {
     size_t nskips, skips_cap;
     uint64_t nbig;          /* sizes of HP_SCALE_SMALL or more */
     size_t napplied;        /* fused: events applied as decoded, not in the arrays */
+    size_t nfirst;          /* fused: of them, the first of a trace since a snapshot */
 } decoded;
 
 /* One encoded record and how many snapshots in a row it stands for. */
@@ -139,6 +140,7 @@ typedef struct slot {
     int fusable;            /* in place, exact, the trace count known: it may fuse */
     int fused;              /* it applies and emits as it decodes (decode_range) */
     int fast_scale;         /* a hint: sizes above the table are common */
+    int sparse;             /* a hint: few events are a trace's first since a snapshot */
     uint32_t bound;         /* the trace bound to decode with */
     decoded d;
     int64_t *acc;           /* totals: sum per trace, and which traces */
@@ -245,6 +247,7 @@ typedef struct engine {
     size_t assign_pos;          /* where its range starts */
     uint64_t settle_seq, write_seq;
     int big_hint;               /* sizes above the scale table are common */
+    int sparse_hint;            /* few events are a trace's first since a snapshot */
 
     /* the chain, owned by the serial work */
     counter count;
@@ -361,7 +364,7 @@ static void clear_totals(slot *s)
  * are read once, as the plain decoder reads them. */
 typedef struct bulk_state {
     uint64_t t, nbig;
-    size_t n;
+    size_t n, nfirst;
     uint32_t max_trace;
     hp_live_state *st; /* apply: the running state */
     uint64_t limit;    /* apply: the next boundary, in local time */
@@ -369,7 +372,7 @@ typedef struct bulk_state {
 
 static inline __attribute__((always_inline)) size_t
 bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, uint32_t bound,
-     bulk_state *bs, int totals, int fast, int apply)
+     bulk_state *bs, int totals, int fast, int apply, int sparse)
 {
     const uint8_t *p = data + off, *lim = data + stop;
     uint64_t t = bs->t, nbig = bs->nbig, limit = bs->limit;
@@ -384,7 +387,7 @@ bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, 
     int64_t *live = apply ? st->live : NULL;
     uint8_t *flags = apply ? st->flags : NULL;
     uint32_t *dirty = apply ? st->dirty_list : NULL;
-    size_t nd = apply ? st->ndirty : 0;
+    size_t nd = apply ? st->ndirty : 0, nd0 = nd;
     if (totals && bound > s->acc_max)
         bound = s->acc_max;
     if (apply && bound > st->ntraces)
@@ -421,9 +424,18 @@ bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, 
         if (apply) { /* hp_live_apply, one event */
             live[trace] = hp_wrap_add(live[trace], v);
             unsigned f = flags[trace];
-            dirty[nd] = trace;
-            nd += !(f & HP_LIVE_DIRTY);
-            flags[trace] = (uint8_t)(f | HP_LIVE_DIRTY);
+            if (sparse) {
+                /* most traces are marked already: a load, and no store
+                 * that the next event of a hot trace must wait for */
+                if (!(f & HP_LIVE_DIRTY)) {
+                    dirty[nd++] = trace;
+                    flags[trace] = (uint8_t)(f | HP_LIVE_DIRTY);
+                }
+            } else { /* many first touches (a busy heap): no branch on them */
+                dirty[nd] = trace;
+                nd += !(f & HP_LIVE_DIRTY);
+                flags[trace] = (uint8_t)(f | HP_LIVE_DIRTY);
+            }
         } else {
             T[n] = t;
             TR[n] = trace;
@@ -440,24 +452,28 @@ bulk(const hp_scale *sc, slot *s, const uint8_t *data, size_t off, size_t stop, 
     bs->nbig = nbig;
     bs->n = n;
     bs->max_trace = maxtr;
-    if (apply)
+    if (apply) {
+        bs->nfirst += nd - nd0;
         st->ndirty = nd;
+    }
     return (size_t)(p - data);
 }
 
-#define BULK(name, totals, fast, apply)                                                        \
+#define BULK(name, totals, fast, apply, sparse)                                                \
     static __attribute__((noinline)) size_t name(const hp_scale *sc, slot *s, const uint8_t *d, \
                                                  size_t off, size_t stop, uint32_t b,          \
                                                  bulk_state *bs)                               \
     {                                                                                          \
-        return bulk(sc, s, d, off, stop, b, bs, totals, fast, apply);                          \
+        return bulk(sc, s, d, off, stop, b, bs, totals, fast, apply, sparse);                  \
     }
-BULK(bulk_tf, 1, 1, 0)
-BULK(bulk_tb, 1, 0, 0)
-BULK(bulk_nf, 0, 1, 0)
-BULK(bulk_nb, 0, 0, 0)
-BULK(bulk_af, 0, 1, 1)
-BULK(bulk_ab, 0, 0, 1)
+BULK(bulk_tf, 1, 1, 0, 0)
+BULK(bulk_tb, 1, 0, 0, 0)
+BULK(bulk_nf, 0, 1, 0, 0)
+BULK(bulk_nb, 0, 0, 0, 0)
+BULK(bulk_af, 0, 1, 1, 0)
+BULK(bulk_ab, 0, 0, 1, 0)
+BULK(bulk_asf, 0, 1, 1, 1)
+BULK(bulk_asb, 0, 0, 1, 1)
 
 static int emit_start_and_limit(const engine *e, slot *s, bulk_state *bs);
 static int fused_boundary(engine *e, slot *s, bulk_state *bs, uint64_t t);
@@ -480,9 +496,10 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
     d->nskips = 0;
     d->n = 0;
     d->napplied = 0;
+    d->nfirst = 0;
     s->oom = 0;
     clear_totals(s);
-    bulk_state bs = {0, 0, 0, 0, &e->run, UINT64_MAX};
+    bulk_state bs = {0, 0, 0, 0, 0, &e->run, UINT64_MAX};
     size_t need = (end > start ? (end - start) / MIN_EVENT : 0) + 2;
     if ((!fused && grow_events(d, need) < 0) || (totals && grow_acc(s, 1023) < 0) ||
         (fused && emit_start_and_limit(e, s, &bs) < 0)) {
@@ -494,7 +511,9 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
     while (off < end) {
         size_t stop = end < bulk_end ? end : bulk_end;
         if (off < stop) {
-            if (fused)
+            if (fused && s->sparse)
+                off = (s->fast_scale ? bulk_asf : bulk_asb)(e->scale, s, data, off, stop, bound, &bs);
+            else if (fused)
                 off = (s->fast_scale ? bulk_af : bulk_ab)(e->scale, s, data, off, stop, bound, &bs);
             else if (totals)
                 off = (s->fast_scale ? bulk_tf : bulk_tb)(e->scale, s, data, off, stop, bound, &bs);
@@ -518,6 +537,7 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
                 if (r > 0) { /* its records are full: the rest into the arrays */
                     fused = 0;
                     d->napplied = bs.n;
+                    d->nfirst = bs.nfirst;
                     bs.n = 0;
                 }
             }
@@ -564,10 +584,12 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
         }
     }
 out:
-    if (fused)
+    if (fused) {
         d->napplied = bs.n;
-    else
+        d->nfirst = bs.nfirst;
+    } else {
         d->n = bs.n;
+    }
     d->duration = bs.t;
     d->max_trace = bs.max_trace;
     d->nbig = bs.nbig;
@@ -947,7 +969,7 @@ static int assign(engine *e)
     for (int i = 0; i < e->nslots && !s; i++)
         if (e->slots[i]->stage == S_FREE)
             s = e->slots[i];
-    int hint = e->big_hint;
+    int hint = e->big_hint, sparse = e->sparse_hint;
     uint64_t settle_seq = e->settle_seq;
     hp_pool_unlock(p);
     if (!s) {
@@ -975,6 +997,7 @@ static int assign(engine *e)
     s->fused = 0;
     s->em.t0 = e->time;
     s->fast_scale = hint;
+    s->sparse = sparse;
     s->bound = e->bound;
     s->oom = 0;
     s->t_resync = s->t_decode = s->t_emit = 0;
@@ -1189,6 +1212,8 @@ static void engine_done(void *ctx, const hp_job *job)
     case J_DECODE:
         s->stage = S_DECODED;
         e->big_hint = s->d.nbig * 8 > s->d.n + s->d.napplied; /* one size in eight or more */
+        if (s->fused) /* under one event in eight a first touch */
+            e->sparse_hint = s->d.nfirst * 8 < s->d.napplied;
         e->rep->t_resync += s->t_resync;
         e->rep->t_decode += s->t_decode;
         s->t_resync = s->t_decode = 0;
