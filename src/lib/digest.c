@@ -33,18 +33,31 @@
  * applies each event to the running state as it reads it and emits each
  * boundary it passes, so that its bytes are read once and no event array is
  * written (until its records fill: the rest then takes the arrays and the
- * emission task). The serial work is one task at
- * a time, run by whichever thread finds it ready; it is short per chunk
- * (verifications, a copy of the live bytes, the writer's bookkeeping) and
- * overlaps the tasks of other chunks.
+ * emission task).
+ *
+ * With two threads the work is split as a pipeline instead of by chunks:
+ * the chunks are decoded in file order, each fused on a state of its own
+ * (the lead), and at each boundary the values of the traces that changed
+ * since the last one (or, where most did, the whole state) go into the
+ * chunk's marks; its emission task sets them on the running state, in file
+ * order, and emits. One thread decodes, the other emits and compresses:
+ * no totals, no copy per chunk, and each event is read once, as with one
+ * thread. Waves of one, two and more threads follow one another in a
+ * batch; a chunk starts on the lead only when every chunk before it was
+ * piped, or has emitted and left the running state whole (seed_lead).
+ *
+ * The serial work is one task at a time, run by whichever thread finds it
+ * ready; it is short per chunk (verifications, a copy of the live bytes,
+ * the writer's bookkeeping) and overlaps the tasks of other chunks.
  *
  * Snapshot k holds every event at relative time <= k*I, and is emitted just
  * before the first event later than k*I (runs of identical snapshots are
  * emitted once with a repeat count); the last one, ceil(R/I), at the end.
  * The result depends on nothing but the input and the parameters: not on
  * the threads, their grants, nor the chunk size. Memory: per thread two
- * chunk buffers and a live state, never the number of events or snapshots
- * x traces. */
+ * chunk buffers and a live state (and the lead, in a pipeline), never the
+ * number of events or snapshots x traces; a piped chunk's marks are no
+ * larger than its event arrays would be. */
 #include "digest_internal.h"
 
 #include "clock.h"
@@ -77,6 +90,9 @@
 #define CHUNK_ONE (1u << 20)
 #define CHUNK_MANY (4u << 20)
 #define MIN_EVENT 7 /* bytes: the word and three one-byte varints */
+/* Two threads share the work as a pipeline (one decodes, one emits) rather
+ * than by chunks, which cost each a copy of the state and its totals. */
+#define PIPELINE_THREADS 2
 
 /* ---- a chunk --------------------------------------------------------------------- */
 
@@ -99,7 +115,18 @@ typedef struct decoded {
     uint64_t nbig;          /* sizes of HP_SCALE_SMALL or more */
     size_t napplied;        /* fused: events applied as decoded, not in the arrays */
     size_t nfirst;          /* fused: of them, the first of a trace since a snapshot */
+    size_t ndelta;          /* piped: the traces' values in tr and dl (not events) */
 } decoded;
+
+/* A piped chunk's boundary: the values tr/dl[..end) set, or where most
+ * traces changed, the whole state replaced by copies[copy..copy + ncopy);
+ * then `repeat` snapshots (none at the chunk's end, which only brings the
+ * state there). */
+typedef struct mark {
+    size_t end;
+    size_t copy, ncopy;
+    uint64_t repeat;
+} mark;
 
 /* One encoded record and how many snapshots in a row it stands for. */
 typedef struct record {
@@ -110,7 +137,8 @@ typedef struct record {
 /* emit: where the chunk's emission stands, and what it produced. */
 typedef struct emission {
     uint64_t t0;            /* global time at the chunk's start (settle) */
-    size_t pos;             /* next event to apply */
+    size_t pos;             /* next event (piped: value) to apply */
+    size_t mark;            /* piped: the next boundary mark */
     uint64_t next_k, next_boundary;
     int started;
     int next_stage;         /* where the emission task left it */
@@ -139,6 +167,14 @@ typedef struct slot {
     int in_place;           /* emits on the running state (one thread) */
     int fusable;            /* in place, exact, the trace count known: it may fuse */
     int fused;              /* it applies and emits as it decodes (decode_range) */
+    int pipeable;           /* exact, the trace count known, in a pipeline wave */
+    int piped;              /* fused on the lead state; emits from its marks */
+    int seed_lead;          /* piped: copies the running state to the lead first */
+    int holds_run;          /* piped: its emission has the running state */
+    mark *marks;
+    size_t nmarks, marks_cap;
+    int64_t *copies;        /* the marks' whole states */
+    size_t ncopies, copies_cap;
     int fast_scale;         /* a hint: sizes above the table are common */
     int sparse;             /* a hint: few events are a trace's first since a snapshot */
     uint32_t bound;         /* the trace bound to decode with */
@@ -256,6 +292,14 @@ typedef struct engine {
     uint32_t bound;             /* the highest valid trace index known so far */
     hp_live_state run;          /* every event of the settled chunks */
     int run_lent;               /* an in-place emission has it */
+    /* the pipeline (two threads): one decodes chunk after chunk on the lead
+     * state, fused, while the other emits the last one on the running
+     * state, which follows the lead by the values that each boundary
+     * changed (the chunk's marks) */
+    int pipeline;               /* this wave's chunks are pipeable */
+    hp_live_state lead;         /* every event of the piped chunks decoded */
+    int lead_valid;             /* no chunk since the lead's last was not piped */
+    int piped_pending;          /* piped chunks settled and not emitted */
     uint64_t time;              /* global time at the end of the settled chunks */
     size_t settled_end;         /* where the next chunk starts */
 
@@ -279,6 +323,8 @@ enum { J_SERIAL, J_DECODE, J_EMIT, J_COMPRESS };
 /* The chunk this thread decoded last: it emits it next if it can, while
  * the chunk's events are still in its cache. */
 static __thread const slot *decoded_here;
+/* Whether the last chunk this thread decoded was piped. */
+static __thread int piped_here;
 
 static int oom_fail(const engine *e) { return hp_fail(HP_ENOMEM, "%s: out of memory", e->path); }
 
@@ -477,18 +523,22 @@ BULK(bulk_asb, 0, 0, 1, 1)
 
 static int emit_start_and_limit(const engine *e, slot *s, bulk_state *bs);
 static int fused_boundary(engine *e, slot *s, bulk_state *bs, uint64_t t);
+static int piped_mark(const engine *e, slot *s, bulk_state *bs, uint64_t t);
 
 /* Decodes the events that start in [start, end) into the slot, with its
  * totals unless it emits in place; a fused chunk applies them to the
  * running state instead, emitting each boundary it passes, until its
  * records fill (OUT_PAUSE_BYTES): from there on its events go into the
- * arrays and its emission task takes them, as for any chunk in place. */
+ * arrays and its emission task takes them, as for any chunk in place. A
+ * piped chunk applies them to the lead state, and at each boundary takes
+ * the values of the traces they touched into the arrays, for its emission
+ * task (piped_mark). */
 static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t bound)
 {
     decoded *d = &s->d;
     const uint8_t *data = e->map->data, *dend = data + e->map->size;
     size_t size = e->map->size, off = start;
-    int totals = !s->in_place, fused = s->fused;
+    int piped = s->piped, totals = !s->in_place && !piped, fused = s->fused;
     d->start = start;
     d->bound_used = bound;
     d->err_reason = 0;
@@ -497,11 +547,20 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
     d->n = 0;
     d->napplied = 0;
     d->nfirst = 0;
+    d->ndelta = 0;
+    s->nmarks = 0;
+    s->ncopies = 0;
     s->oom = 0;
     clear_totals(s);
-    bulk_state bs = {0, 0, 0, 0, 0, &e->run, UINT64_MAX};
+    bulk_state bs = {0, 0, 0, 0, 0, piped ? &e->lead : &e->run, UINT64_MAX};
+    /* (a piped chunk's values are no more than its events) */
     size_t need = (end > start ? (end - start) / MIN_EVENT : 0) + 2;
-    if ((!fused && grow_events(d, need) < 0) || (totals && grow_acc(s, 1023) < 0) ||
+    /* the first piped chunk after others starts the lead from the running
+     * state, which nothing touches until this chunk settles */
+    int seed = s->seed_lead;
+    s->seed_lead = 0;
+    if ((seed && hp_live_copy_values(&e->lead, &e->run) < 0) ||
+        ((!fused || piped) && grow_events(d, need) < 0) || (totals && grow_acc(s, 1023) < 0) ||
         (fused && emit_start_and_limit(e, s, &bs) < 0)) {
         s->oom = 1;
         goto out;
@@ -528,7 +587,11 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
         if (len > 0) {
             uint32_t trace = ev.word & HP_EV_TRACE_MASK;
             uint64_t t = hp_time_add(bs.t, hp_event_advance_us(&ev));
-            if (fused && t > bs.limit) { /* the boundaries before it first */
+            if (piped && t > bs.limit && piped_mark(e, s, &bs, t) < 0) {
+                s->oom = 1;
+                break;
+            }
+            if (fused && !piped && t > bs.limit) { /* the boundaries before it first */
                 int r = fused_boundary(e, s, &bs, t);
                 if (r < 0 || (r > 0 && grow_events(d, (end - off) / MIN_EVENT + 2) < 0)) {
                     s->oom = 1;
@@ -584,6 +647,8 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
         }
     }
 out:
+    if (piped && !s->oom && piped_mark(e, s, &bs, 0) < 0) /* the values at its end */
+        s->oom = 1;
     if (fused) {
         d->napplied = bs.n;
         d->nfirst = bs.nfirst;
@@ -644,16 +709,22 @@ static void emit_start(const engine *e, emission *em)
     em->next_boundary = boundary_of(em->next_k, e->interval_us);
 }
 
+/* Moves past every boundary before global time t, the time of the first
+ * event after them; returns how many: their snapshots are all the same. */
+static uint64_t pass_boundaries(const engine *e, emission *em, uint64_t t)
+{
+    uint64_t last_k = (t - 1) / e->interval_us; /* every k with k*I < t */
+    uint64_t n = last_k - em->next_k + 1;
+    em->next_k = last_k + 1;
+    em->next_boundary = boundary_of(em->next_k, e->interval_us);
+    return n;
+}
+
 /* Emits the snapshots of every boundary before global time t, the time of
  * the first event after them (not applied yet): one record, repeated. */
 static int emit_before(const engine *e, emission *em, hp_live_state *st, uint64_t t)
 {
-    uint64_t last_k = (t - 1) / e->interval_us; /* every k with k*I < t */
-    if (emit_one(e, em, st, last_k - em->next_k + 1) < 0)
-        return -1;
-    em->next_k = last_k + 1;
-    em->next_boundary = boundary_of(em->next_k, e->interval_us);
-    return 0;
+    return emit_one(e, em, st, pass_boundaries(e, em, t));
 }
 
 /* A fused chunk (decode_range) emits as it decodes: its records, its first
@@ -661,7 +732,7 @@ static int emit_before(const engine *e, emission *em, hp_live_state *st, uint64_
 static int emit_start_and_limit(const engine *e, slot *s, bulk_state *bs)
 {
     emission *em = &s->em;
-    if (!em->rb && !(em->rb = hp_recbuf_get(e->w)))
+    if (!s->piped && !em->rb && !(em->rb = hp_recbuf_get(e->w)))
         return -1;
     emit_start(e, em);
     bs->limit = em->next_boundary - em->t0;
@@ -680,6 +751,46 @@ static int fused_boundary(engine *e, slot *s, bulk_state *bs, uint64_t t)
     bs->limit = em->next_boundary - em->t0;
     s->t_emit += hp_clock() - t0;
     return r < 0 ? -1 : em->rb->len > OUT_PAUSE_BYTES;
+}
+
+/* A piped chunk reached an event at local time t past its next boundary,
+ * or its end (t == 0): the values of the traces touched since its last
+ * mark, and the snapshots that they end. Returns 0, or -1 when out of
+ * memory. */
+static int piped_mark(const engine *e, slot *s, bulk_state *bs, uint64_t t)
+{
+    decoded *d = &s->d;
+    hp_live_state *lead = bs->st;
+    uint64_t repeat = 0;
+    if (t > 0) {
+        repeat = pass_boundaries(e, &s->em, s->em.t0 + t);
+        bs->limit = s->em.next_boundary - s->em.t0;
+    }
+    if (hp_grow(&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks, 64) < 0)
+        return -1;
+    mark *m = &s->marks[s->nmarks++];
+    *m = (mark){.repeat = repeat};
+    size_t n = (size_t)lead->ntraces + 1;
+    if (lead->ndirty * 2 >= n) {
+        /* most traces changed (a busy heap): copying the state costs less
+         * than picking the changes, here and where they are set, and the
+         * emission sorts every trace then anyway. No larger than twice
+         * the values it replaces: the memory stays within the chunk's. */
+        if (hp_grow(&s->copies, &s->copies_cap, s->ncopies + n, sizeof *s->copies, 4096) < 0)
+            return -1;
+        memcpy(s->copies + s->ncopies, lead->live, n * sizeof *lead->live);
+        memset(lead->flags, 0, n); /* the lead is never sorted: no flag but these */
+        lead->ndirty = 0;
+        m->copy = s->ncopies;
+        m->ncopy = n;
+        s->ncopies += n;
+    } else {
+        if (d->ndelta + lead->ndirty > d->cap && grow_events(d, d->ndelta + lead->ndirty) < 0)
+            return -1;
+        d->ndelta += hp_live_take(lead, d->tr + d->ndelta, d->dl + d->ndelta);
+    }
+    m->end = d->ndelta;
+    return 0;
 }
 
 /* The first i in [lo, n) with t[i] > b (n if none): times never decrease,
@@ -733,13 +844,41 @@ static int emit_run(const engine *e, slot *s, hp_live_state *st)
     return 0;
 }
 
+/* A piped chunk's emission on the running state, from em->pos: the
+ * values of each mark set, then its snapshots; returns 1 when it paused,
+ * 0 when done, -1 when out of memory. */
+static int emit_marks(const engine *e, slot *s, hp_live_state *st)
+{
+    const decoded *d = &s->d;
+    emission *em = &s->em;
+    if (hp_live_reserve(st, d->max_trace) < 0)
+        return -1;
+    while (em->mark < s->nmarks) {
+        const mark *m = &s->marks[em->mark++];
+        if (m->ncopy) {
+            if (hp_live_replace(st, s->copies + m->copy, m->ncopy) < 0)
+                return -1;
+        } else {
+            hp_live_set(st, d->tr + em->pos, d->dl + em->pos, m->end - em->pos);
+        }
+        em->pos = m->end;
+        if (m->repeat > 0 && emit_one(e, em, st, m->repeat) < 0)
+            return -1;
+        if (em->rb->len > OUT_PAUSE_BYTES)
+            return 1;
+    }
+    return 0;
+}
+
 /* emit, for one chunk: on its copy with this worker's sort arrays, or in
  * place on the running state. Sets the stage it ends in. */
 static int emit_slot(engine *e, slot *s, int worker)
 {
     double t0 = hp_clock();
     int r;
-    if (s->in_place) {
+    if (s->piped) {
+        r = emit_marks(e, s, &e->run);
+    } else if (s->in_place) {
         r = emit_run(e, s, &e->run);
     } else {
         hp_live_state *st = &s->st;
@@ -862,6 +1001,13 @@ static int settle_slot(engine *e, slot *s, int *next_stage)
     double t1 = hp_clock();
     e->t_settle += t1 - t0;
 
+    if (s->piped) { /* it emits once the chunks before it have: no totals, no copy */
+        s->em.pos = 0;
+        s->em.mark = 0;
+        *next_stage = S_SETTLED;
+        e->t_totals += hp_clock() - t1;
+        return 1;
+    }
     if (hp_live_reserve(&e->run, d->max_trace) < 0)
         return oom_fail(e);
     if (!s->fused) { /* a fused chunk has emitted what it applied */
@@ -914,6 +1060,8 @@ static void free_slot(slot *s, hp_hpc_writer *w)
     free(s->acc);
     free(s->bits);
     hp_live_free(&s->st);
+    free(s->marks);
+    free(s->copies);
     free(s->em.recs);
     if (w) {
         hp_recbuf_put(w, s->em.rb);
@@ -946,6 +1094,7 @@ static void new_wave(engine *e)
     hp_pool *p = e->pool;
     hp_pool_lock(p);
     e->threads = n;
+    e->pipeline = n == PIPELINE_THREADS;
     e->want_slots = slots_for(n);
     e->chunk_bytes = chunk;
     e->wave_left = n;
@@ -972,6 +1121,8 @@ static int assign(engine *e)
     int hint = e->big_hint, sparse = e->sparse_hint;
     uint64_t settle_seq = e->settle_seq;
     hp_pool_unlock(p);
+    if (e->pipeline && e->next_seq != settle_seq) /* a pipeline decodes in order */
+        return 0;
     if (!s) {
         if (e->nslots >= e->want_slots)
             return 0;
@@ -989,12 +1140,15 @@ static int assign(engine *e)
     /* the chunks before it all settled: it starts where they ended */
     s->exact = s->seq == settle_seq;
     s->d.start = s->exact ? e->settled_end : s->nominal;
-    s->in_place = e->threads == 1;
+    s->in_place = e->threads == 1 && !e->pipeline;
     /* with nothing before it left to settle, its start time and the trace
      * bound are final: it may apply its events as it decodes them, if the
      * running state is free then (engine_pick) */
     s->fusable = s->in_place && s->exact && e->counted;
     s->fused = 0;
+    /* likewise, in a pipeline: its start is final, and the lead waits */
+    s->pipeable = e->pipeline && s->exact && e->counted;
+    s->piped = s->seed_lead = s->holds_run = 0;
     s->em.t0 = e->time;
     s->fast_scale = hint;
     s->sparse = sparse;
@@ -1018,14 +1172,15 @@ static slot *slot_at(engine *e, uint64_t seq, int stage)
 }
 
 /* The chunk to settle next, if it is decoded and the running state is not
- * lent to another chunk's emission (settling touches it); a fused chunk
- * holds the state itself (lock held). */
+ * lent to another chunk's emission nor owed a piped chunk's values
+ * (settling touches it); a fused chunk holds the state itself, and a piped
+ * one does not touch it (lock held). */
 static slot *to_settle(engine *e)
 {
     /* a fused slot at settle_seq is the one that holds the state: it took
      * it when picked, and no later chunk can settle before it */
     slot *s = slot_at(e, e->settle_seq, S_DECODED);
-    return s && (!e->run_lent || s->fused) ? s : NULL;
+    return s && (s->fused || (!e->run_lent && !e->piped_pending)) ? s : NULL;
 }
 
 /* The serial work, as long as there is some: settle, write, flush, assign.
@@ -1058,6 +1213,10 @@ static void serial_run(engine *e)
                 st->stage = next;
                 if (rc == 1) {
                     e->settle_seq++;
+                    if (st->piped)
+                        e->piped_pending++;
+                    else /* its events are not in the lead */
+                        e->lead_valid = 0;
                     if (st->in_place)
                         e->run_lent = 1;
                 }
@@ -1119,7 +1278,7 @@ static int serial_ready(engine *e)
         slot_at(e, e->write_seq, S_EMITTED) || slot_at(e, e->write_seq, S_PAUSED) ||
         hp_hpc_writer_flushable(e->w))
         return 1;
-    if (e->assign_pos >= e->end)
+    if (e->assign_pos >= e->end || (e->pipeline && e->next_seq != e->settle_seq))
         return 0;
     if (e->nslots < (e->wave_left == 0 ? slots_for(e->max_threads) : e->want_slots))
         return 1;
@@ -1127,6 +1286,54 @@ static int serial_ready(engine *e)
         if (e->slots[i]->stage == S_FREE)
             return 1;
     return 0;
+}
+
+/* The chunk to emit next (lock held): the one this thread decoded, if it
+ * can; else the oldest (one on the running state first: the chain waits on
+ * it). A piped chunk's emission takes the running state when it is free. */
+static slot *pick_emit(engine *e)
+{
+    slot *best = NULL;
+    for (int i = 0; i < e->nslots; i++) {
+        slot *s = e->slots[i];
+        if (s->stage != S_SETTLED || (s->piped && !s->holds_run && e->run_lent))
+            continue;
+        int chain = s->in_place || s->piped, best_chain = best && (best->in_place || best->piped);
+        if (!best || (chain != best_chain ? chain : s->seq < best->seq))
+            best = s;
+    }
+    /* among those on a copy, the one this thread decoded */
+    for (int i = 0; best && !best->in_place && !best->piped && i < e->nslots; i++) {
+        slot *s = e->slots[i];
+        if (s == decoded_here && s->stage == S_SETTLED && !s->in_place && !s->piped)
+            best = s;
+    }
+    if (best && best->piped && !best->holds_run) { /* the piped emissions take turns */
+        best->holds_run = 1;
+        e->run_lent = 1;
+    }
+    return best;
+}
+
+/* The chunk to decode next (lock held): the oldest; fused on the running
+ * state, or piped on the lead, where it can be. */
+static slot *pick_decode(engine *e)
+{
+    slot *best = NULL;
+    for (int i = 0; i < e->nslots; i++) {
+        slot *s = e->slots[i];
+        if (s->stage == S_ASSIGNED && (!best || s->seq < best->seq))
+            best = s;
+    }
+    if (best && best->fusable && !e->run_lent && !e->piped_pending) {
+        best->fused = 1; /* it takes the running state */
+        e->run_lent = 1;
+    } else if (best && best->pipeable && (e->lead_valid || (!e->run_lent && !e->piped_pending))) {
+        best->fused = best->piped = 1; /* it takes the lead */
+        best->seed_lead = !e->lead_valid;
+        e->lead_valid = 1;
+    }
+    return best;
 }
 
 static int engine_pick(void *ctx, hp_job *job)
@@ -1141,43 +1348,26 @@ static int engine_pick(void *ctx, hp_job *job)
     }
     if (e->heavy >= e->threads)
         return 0;
-    hp_frame_job *f = hp_hpc_writer_take(e->w);
-    if (f) {
-        e->heavy++;
-        *job = (hp_job){J_COMPRESS, f, 0};
-        return 1;
-    }
-    /* the chunk this thread decoded, if it can emit; else the oldest to
-     * emit (one in place first: the chain waits on it); else the oldest to
-     * decode */
-    slot *best = NULL;
-    for (int i = 0; i < e->nslots; i++) {
-        slot *s = e->slots[i];
-        if (s->stage == S_SETTLED &&
-            (!best || (s->in_place != best->in_place ? s->in_place : s->seq < best->seq)))
-            best = s;
-    }
-    for (int i = 0; best && !best->in_place && i < e->nslots; i++)
-        if (e->slots[i] == decoded_here && e->slots[i]->stage == S_SETTLED)
-            best = e->slots[i];
-    int kind = J_EMIT;
-    if (!best) {
-        kind = J_DECODE;
-        for (int i = 0; i < e->nslots; i++) {
-            slot *s = e->slots[i];
-            if (s->stage == S_ASSIGNED && (!best || s->seq < best->seq))
-                best = s;
+    /* in a pipeline, the thread that decodes goes on decoding: the other
+     * emits, and either compresses */
+    slot *s = e->pipeline && piped_here ? pick_decode(e) : NULL;
+    int kind = J_DECODE;
+    if (!s) {
+        hp_frame_job *f = hp_hpc_writer_take(e->w);
+        if (f) {
+            e->heavy++;
+            *job = (hp_job){J_COMPRESS, f, 0};
+            return 1;
         }
+        kind = (s = pick_emit(e)) ? J_EMIT : J_DECODE;
+        if (!s)
+            s = pick_decode(e);
     }
-    if (!best)
+    if (!s)
         return 0;
-    if (kind == J_DECODE && best->fusable && !e->run_lent) { /* it takes the running state */
-        best->fused = 1;
-        e->run_lent = 1;
-    }
-    best->stage = kind == J_EMIT ? S_EMITTING : S_DECODING;
+    s->stage = kind == J_EMIT ? S_EMITTING : S_DECODING;
     e->heavy++;
-    *job = (hp_job){kind, best, 0};
+    *job = (hp_job){kind, s, 0};
     return 1;
 }
 
@@ -1190,6 +1380,7 @@ static void engine_run_job(void *ctx, const hp_job *job, int worker)
     case J_DECODE:
         decode_slot(e, s);
         decoded_here = s;
+        piped_here = s->piped;
         break;
     case J_EMIT:
         if (!s->em.rb)
@@ -1220,8 +1411,12 @@ static void engine_done(void *ctx, const hp_job *job)
         break;
     case J_EMIT:
         s->stage = s->oom ? S_EMITTED : s->em.next_stage;
-        if (s->in_place && s->stage == S_EMITTED)
+        if ((s->in_place || s->piped) && s->stage == S_EMITTED)
             e->run_lent = 0;
+        if (s->piped && s->stage == S_EMITTED) {
+            s->holds_run = 0;
+            e->piped_pending--;
+        }
         e->rep->t_emit += s->t_emit;
         s->t_emit = 0;
         break;
@@ -1311,7 +1506,7 @@ static int engine_run(engine *e, hp_hpm *hpm)
         e->bound = hpm_size < HP_EV_TRACE_MASK ? (uint32_t)hpm_size : HP_EV_TRACE_MASK;
         HP_TRY(counter_start(&e->count, hpm));
     }
-    if (hp_live_init(&e->run, 0) < 0)
+    if (hp_live_init(&e->run, 0) < 0 || hp_live_init(&e->lead, 0) < 0)
         return oom_fail(e);
     e->scr = calloc((size_t)e->max_threads + 1, sizeof *e->scr);
     if (!e->scr)
@@ -1443,6 +1638,7 @@ static void engine_teardown(engine *e, inputs *in)
     free(e->scr);
     free(e->skipq);
     hp_live_free(&e->run);
+    hp_live_free(&e->lead);
     hp_map_close(&in->map);
     hp_hpm_close(in->hpm);
     free(in->out_path);

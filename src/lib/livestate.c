@@ -67,31 +67,44 @@ int hp_live_reserve(hp_live_state *st, uint32_t max_trace)
     return 0;
 }
 
-int hp_live_copy(hp_live_state *st, const hp_live_state *src)
+int hp_live_copy_values(hp_live_state *st, const hp_live_state *src)
 {
     if (hp_live_reserve(st, src->ntraces) < 0)
         return -1;
     size_t n = (size_t)src->ntraces + 1;
     memcpy(st->live, src->live, n * sizeof *st->live);
-    memcpy(st->flags, src->flags, n);
+    for (size_t t = 0; t < n; t++) /* nothing is touched since the copy */
+        st->flags[t] = (uint8_t)(src->flags[t] & HP_LIVE_NEG);
     memset(st->live + n, 0, ((size_t)st->ntraces + 1 - n) * sizeof *st->live);
     memset(st->flags + n, 0, (size_t)st->ntraces + 1 - n);
     st->nneg = src->nneg;
     st->ndirty = 0;
     st->order_valid = 0;
-    if (src->order_valid && src->ndirty == 0) {
-        if (reserve_order(st) == 0) {
-            memcpy(st->order, src->order, src->norder * sizeof *st->order);
-            st->norder = src->norder;
-            st->total = src->total;
-            st->order_valid = 1;
-        }
+    return 0;
+}
+
+int hp_live_copy(hp_live_state *st, const hp_live_state *src)
+{
+    if (hp_live_copy_values(st, src) < 0)
+        return -1;
+    /* an up-to-date order has no trace marked touched: the flags agree */
+    if (src->order_valid && src->ndirty == 0 && reserve_order(st) == 0) {
+        memcpy(st->order, src->order, src->norder * sizeof *st->order);
+        st->norder = src->norder;
+        st->total = src->total;
+        st->order_valid = 1;
     }
-    if (!st->order_valid) {
-        /* the copy's flags may say dirty: they mean nothing without an order */
-        for (size_t t = 0; t < n; t++)
-            st->flags[t] &= (uint8_t)~HP_LIVE_DIRTY;
-    }
+    return 0;
+}
+
+int hp_live_replace(hp_live_state *st, const int64_t *v, size_t n)
+{
+    if (n == 0 || hp_live_reserve(st, (uint32_t)(n - 1)) < 0)
+        return -1;
+    memcpy(st->live, v, n * sizeof *v);
+    memset(st->live + n, 0, ((size_t)st->ntraces + 1 - n) * sizeof *v);
+    st->ndirty = 0;
+    st->order_valid = 0; /* the flags and nneg are recounted by the rebuild */
     return 0;
 }
 

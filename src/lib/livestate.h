@@ -51,6 +51,11 @@ int hp_live_reserve(hp_live_state *st, uint32_t max_trace);
  * `st` only sorts what changes after the copy. Returns 0 or -1 (memory). */
 int hp_live_copy(hp_live_state *st, const hp_live_state *src);
 
+/* Makes `st` a copy of `src`'s live bytes alone, with nothing marked as
+ * touched and no order: for a state that is never sorted. Returns 0 or -1
+ * (memory). */
+int hp_live_copy_values(hp_live_state *st, const hp_live_state *src);
+
 /* Brings the sorted order (and nneg, and total) up to date with the live
  * bytes (done by hp_live_cut() too). Returns 0, or -1 when out of memory
  * (the order is then invalid, the live bytes intact). */
@@ -106,6 +111,46 @@ static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const in
         flags[t] = (uint8_t)(f | HP_LIVE_DIRTY);
     }
     st->ndirty = nd;
+}
+
+/* Sets n traces' live bytes (tr[i] to v[i]), tracking them for the order:
+ * what a state that follows another one (the digest's pipeline) is given,
+ * the values of the traces it touched. */
+static inline void hp_live_set(hp_live_state *st, const uint32_t *tr, const int64_t *v, size_t n)
+{
+    int64_t *live = st->live;
+    uint8_t *flags = st->flags;
+    uint32_t *list = st->dirty_list;
+    size_t nd = st->ndirty;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = tr[i];
+        live[t] = v[i];
+        unsigned f = flags[t];
+        list[nd] = t; /* kept only the first time (the list has a spare slot) */
+        nd += !(f & HP_LIVE_DIRTY);
+        flags[t] = (uint8_t)(f | HP_LIVE_DIRTY);
+    }
+    st->ndirty = nd;
+}
+
+/* Replaces the live bytes with v[0..n) for traces 0..n-1, and 0 past
+ * them, to be sorted afresh. Returns 0 or -1 (memory). */
+int hp_live_replace(hp_live_state *st, const int64_t *v, size_t n);
+
+/* Takes the traces touched since the last take (or sort): their indexes
+ * and live bytes into tr and v (room for st->ndirty), unmarked; returns how
+ * many. For a state that is never sorted, only followed (hp_live_set). */
+static inline size_t hp_live_take(hp_live_state *st, uint32_t *tr, int64_t *v)
+{
+    size_t n = st->ndirty;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = st->dirty_list[i];
+        tr[i] = t;
+        v[i] = st->live[t];
+        st->flags[t] = (uint8_t)(st->flags[t] & ~HP_LIVE_DIRTY);
+    }
+    st->ndirty = 0;
+    return n;
 }
 
 /* A snapshot's entries after the precision cutoff: kept[0..nkept) in

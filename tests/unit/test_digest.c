@@ -341,8 +341,9 @@ static void slice(void **state)
     assert_true(r.events > 0);
 }
 
-/* A batch's grants: the thread count changes at every wave, through one
- * thread and back; the bytes are the reference's all the same, and each
+/* A batch's grants: the thread count changes at wave after wave, into and
+ * out of one thread (fused chunks), two (the pipeline) and more (chunks on
+ * copies), each way; the bytes are the reference's all the same, and each
  * grant is asked with the .hpd left, less every time. */
 typedef struct grants {
     int calls, next;
@@ -353,7 +354,7 @@ typedef struct grants {
 static int rotating_grant(void *ctx, uint64_t remaining, int current)
 {
     grants *g = ctx;
-    static const int seq[] = {3, 1, 4, 1, 2, 1, 1, 4};
+    static const int seq[] = {3, 1, 4, 2, 2, 1, 2, 4};
     if (g->calls > 0 && (remaining >= g->last_remaining || current < 1))
         g->decreasing = 0;
     g->last_remaining = remaining;

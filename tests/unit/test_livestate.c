@@ -94,6 +94,64 @@ static void copy_keeps_order(void **state)
     hp_live_free(&b);
 }
 
+/* A state that follows another (the digest's pipeline): a lead that is
+ * never sorted gives, at each snapshot, the values of the traces it
+ * touched (hp_live_take) or its whole state (hp_live_replace); the
+ * follower set from them ranks as the lead's own sort would, negative
+ * traces counted, whichever way each round goes. */
+static void follower_ranks_as_the_lead(void **state)
+{
+    (void)state;
+    hp_live_state lead, follow, base;
+    assert_int_equal(hp_live_init(&base, 300), 0);
+    for (uint32_t t = 0; t <= 300; t += 3)
+        hp_live_add(&base, t, (int64_t)t * 8);
+    hp_live_sort(&base);
+    assert_int_equal(hp_live_init(&lead, 0), 0);
+    assert_int_equal(hp_live_init(&follow, 0), 0);
+    hp_live_add(&lead, 5, 77); /* stale: the copy replaces it, touched by nothing */
+    assert_int_equal(hp_live_copy_values(&lead, &base), 0);
+    assert_int_equal(lead.ndirty, 0);
+    assert_int_equal(hp_live_copy(&follow, &base), 0);
+    uint32_t *tr = malloc(400 * sizeof *tr);
+    int64_t *v = malloc(400 * sizeof *v);
+    srand(11);
+    for (int round = 0; round < 300; round++) {
+        int touched = round % 4 == 0 ? 350 : 1 + rand() % 30;
+        uint32_t top = round < 150 ? 300 : 399; /* traces appear later too */
+        for (int i = 0; i < touched; i++) {
+            uint32_t t = (uint32_t)rand() % (top + 1);
+            assert_int_equal(hp_live_reserve(&lead, t), 0);
+            int64_t d = (int64_t)(rand() % 64) * (rand() % 4 == 0 ? -1 : 1) * 16;
+            uint32_t one[1] = {t};
+            int64_t dl[1] = {d};
+            hp_live_apply(&lead, one, dl, 1);
+        }
+        if (round % 5 == 1) {
+            assert_int_equal(hp_live_replace(&follow, lead.live, (size_t)lead.ntraces + 1), 0);
+            memset(lead.flags, 0, (size_t)lead.ntraces + 1);
+            lead.ndirty = 0;
+        } else {
+            size_t n = hp_live_take(&lead, tr, v);
+            assert_int_equal(lead.ndirty, 0);
+            assert_int_equal(hp_live_reserve(&follow, lead.ntraces), 0);
+            hp_live_set(&follow, tr, v, n);
+        }
+        assert_ranked(&follow);
+        size_t neg = 0;
+        for (uint32_t t = 0; t <= lead.ntraces; t++) {
+            assert_true(follow.live[t] == lead.live[t]);
+            neg += lead.live[t] < 0;
+        }
+        assert_int_equal(follow.nneg, neg);
+    }
+    free(tr);
+    free(v);
+    hp_live_free(&base);
+    hp_live_free(&lead);
+    hp_live_free(&follow);
+}
+
 /* Rule 5 of the contract: drop the smallest entries while their running
  * sum stays <= total * P (the higher trace first among equals); the
  * dropped bytes and trace 0's own form `other`. */
@@ -133,6 +191,7 @@ int main(void)
         cmocka_unit_test(repair_equals_full_sort),
         cmocka_unit_test(negative_traces_counted),
         cmocka_unit_test(copy_keeps_order),
+        cmocka_unit_test(follower_ranks_as_the_lead),
         cmocka_unit_test(cutoff),
     };
     return cmocka_run_group_tests_name("livestate", tests, NULL, NULL);
