@@ -36,7 +36,7 @@
  * emission task).
  *
  * With two threads the work is split as a pipeline instead of by chunks:
- * the chunks are decoded in file order, each fused on a state of its own
+ * the chunks are decoded in file order, fused on a state of their own
  * (the lead), and at each boundary the values of the traces that changed
  * since the last one (or, where most did, the whole state) go into the
  * chunk's marks; its emission task sets them on the running state, in file
@@ -44,7 +44,12 @@
  * no totals, no copy per chunk, and each event is read once, as with one
  * thread. Waves of one, two and more threads follow one another in a
  * batch; a chunk starts on the lead only when every chunk before it was
- * piped, or has emitted and left the running state whole (seed_lead).
+ * piped, or has emitted and left the running state whole (seed_lead):
+ * else (the first chunk, decoded while the traces are counted, and a chunk
+ * right after a wave of one thread) it goes on a copy, as with more
+ * threads. The pipeline is chosen where emitting is at least half as much
+ * work as decoding (a snapshot every second); where snapshots are few,
+ * decoding is all the work, and two threads share it better by chunks.
  *
  * The serial work is one task at a time, run by whichever thread finds it
  * ready; it is short per chunk (verifications, a copy of the live bytes,
@@ -103,7 +108,8 @@ typedef struct decoded {
     uint64_t *t;            /* local time after each event, microseconds */
     uint32_t *tr;
     int64_t *dl;
-    size_t n, cap;
+    size_t n, cap;          /* events; room for them in all three arrays */
+    size_t cap_t, cap_v;    /* room in t, and in tr and dl (a piped chunk's values) */
     uint64_t duration;
     uint32_t max_trace;
     uint32_t bound_used;    /* the trace bound it was decoded with */
@@ -118,15 +124,15 @@ typedef struct decoded {
     size_t ndelta;          /* piped: the traces' values in tr and dl (not events) */
 } decoded;
 
-/* A piped chunk's boundary: the values tr/dl[..end) set, or where most
- * traces changed, the whole state replaced by copies[copy..copy + ncopy);
- * then `repeat` snapshots (none at the chunk's end, which only brings the
- * state there). */
+/* A piped chunk's boundary: the values tr/dl[..end) set, or with
+ * MARK_COPY, the whole state replaced by the chunk's next copy (its length,
+ * then the live bytes of traces 0..length-1); then `repeat` snapshots (none
+ * at the chunk's end, which only brings the state there). */
 typedef struct mark {
     size_t end;
-    size_t copy, ncopy;
-    uint64_t repeat;
+    uint64_t repeat; /* | MARK_COPY */
 } mark;
+#define MARK_COPY (1ull << 63) /* a count of snapshots never comes near */
 
 /* One encoded record and how many snapshots in a row it stands for. */
 typedef struct record {
@@ -138,7 +144,7 @@ typedef struct record {
 typedef struct emission {
     uint64_t t0;            /* global time at the chunk's start (settle) */
     size_t pos;             /* next event (piped: value) to apply */
-    size_t mark;            /* piped: the next boundary mark */
+    size_t mark, copy;      /* piped: the next boundary mark, the next copy */
     uint64_t next_k, next_boundary;
     int started;
     int next_stage;         /* where the emission task left it */
@@ -173,7 +179,7 @@ typedef struct slot {
     int holds_run;          /* piped: its emission has the running state */
     mark *marks;
     size_t nmarks, marks_cap;
-    int64_t *copies;        /* the marks' whole states */
+    int64_t *copies;        /* the marks' whole states, each after its length */
     size_t ncopies, copies_cap;
     int fast_scale;         /* a hint: sizes above the table are common */
     int sparse;             /* a hint: few events are a trace's first since a snapshot */
@@ -291,7 +297,7 @@ typedef struct engine {
     int counted;
     uint32_t bound;             /* the highest valid trace index known so far */
     hp_live_state run;          /* every event of the settled chunks */
-    int run_lent;               /* an in-place emission has it */
+    int run_lent;               /* an emission in place or piped, or a fused decode, has it */
     /* the pipeline (two threads): one decodes chunk after chunk on the lead
      * state, fused, while the other emits the last one on the running
      * state, which follows the lead by the values that each boundary
@@ -323,8 +329,8 @@ enum { J_SERIAL, J_DECODE, J_EMIT, J_COMPRESS };
 /* The chunk this thread decoded last: it emits it next if it can, while
  * the chunk's events are still in its cache. */
 static __thread const slot *decoded_here;
-/* Whether the last chunk this thread decoded was piped. */
-static __thread int piped_here;
+/* The digest whose piped chunk this thread decoded last, if it was piped. */
+static __thread const void *piped_by;
 
 static int oom_fail(const engine *e) { return hp_fail(HP_ENOMEM, "%s: out of memory", e->path); }
 
@@ -349,17 +355,21 @@ static void fail(engine *e, int rc, int locked)
 
 /* ---- decode ------------------------------------------------------------------------ */
 
-static int grow_events(decoded *d, size_t need)
+/* Makes tr and dl hold `need` entries (a piped chunk's values), and with
+ * `times`, t too (events). */
+static int grow_arrays(decoded *d, size_t need, int times)
 {
-    size_t cap_t = d->cap, cap_tr = d->cap, cap_dl = d->cap;
-    if (hp_grow(&d->t, &cap_t, need, sizeof *d->t, 4096) < 0 ||
-        hp_grow(&d->tr, &cap_tr, need, sizeof *d->tr, 4096) < 0 ||
-        hp_grow(&d->dl, &cap_dl, need, sizeof *d->dl, 4096) < 0)
-        return -1;
-    d->cap = cap_t < cap_tr ? cap_t : cap_tr;
-    d->cap = d->cap < cap_dl ? d->cap : cap_dl;
-    return 0;
+    size_t cap_tr = d->cap_v, cap_dl = d->cap_v;
+    int rc = hp_grow(&d->tr, &cap_tr, need, sizeof *d->tr, 4096) |
+             hp_grow(&d->dl, &cap_dl, need, sizeof *d->dl, 4096);
+    d->cap_v = cap_tr < cap_dl ? cap_tr : cap_dl;
+    if (times)
+        rc |= hp_grow(&d->t, &d->cap_t, need, sizeof *d->t, 4096);
+    d->cap = d->cap_t < d->cap_v ? d->cap_t : d->cap_v;
+    return rc < 0 ? -1 : 0;
 }
+
+static int grow_events(decoded *d, size_t need) { return grow_arrays(d, need, 1); }
 
 /* Makes the totals hold traces up to max_trace. */
 static int grow_acc(slot *s, uint32_t max_trace)
@@ -531,8 +541,8 @@ static int piped_mark(const engine *e, slot *s, bulk_state *bs, uint64_t t);
  * records fill (OUT_PAUSE_BYTES): from there on its events go into the
  * arrays and its emission task takes them, as for any chunk in place. A
  * piped chunk applies them to the lead state, and at each boundary takes
- * the values of the traces they touched into the arrays, for its emission
- * task (piped_mark). */
+ * the values of the traces they touched into tr and dl, or the whole state
+ * into its copies, for its emission task (piped_mark). */
 static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t bound)
 {
     decoded *d = &s->d;
@@ -560,7 +570,8 @@ static void decode_range(engine *e, slot *s, size_t start, size_t end, uint32_t 
     int seed = s->seed_lead;
     s->seed_lead = 0;
     if ((seed && hp_live_copy_values(&e->lead, &e->run) < 0) ||
-        ((!fused || piped) && grow_events(d, need) < 0) || (totals && grow_acc(s, 1023) < 0) ||
+        (!fused && grow_events(d, need) < 0) || (piped && grow_arrays(d, need, 0) < 0) ||
+        (totals && grow_acc(s, 1023) < 0) ||
         (fused && emit_start_and_limit(e, s, &bs) < 0)) {
         s->oom = 1;
         goto out;
@@ -768,28 +779,26 @@ static int piped_mark(const engine *e, slot *s, bulk_state *bs, uint64_t t)
     }
     if (hp_grow(&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks, 64) < 0)
         return -1;
-    mark *m = &s->marks[s->nmarks++];
-    *m = (mark){.repeat = repeat};
     size_t n = (size_t)lead->ntraces + 1;
     if (lead->ndirty * 2 >= n) {
         /* most traces changed (a busy heap): copying the state costs less
          * than picking the changes, here and where they are set, and the
-         * emission sorts every trace then anyway. No larger than twice
-         * the values it replaces: the memory stays within the chunk's. */
-        if (hp_grow(&s->copies, &s->copies_cap, s->ncopies + n, sizeof *s->copies, 4096) < 0)
+         * emission sorts every trace then anyway. No larger than the
+         * values it replaces would be: the memory stays within the chunk's. */
+        if (hp_grow(&s->copies, &s->copies_cap, s->ncopies + n + 1, sizeof *s->copies, 4096) < 0)
             return -1;
-        memcpy(s->copies + s->ncopies, lead->live, n * sizeof *lead->live);
+        s->copies[s->ncopies] = (int64_t)n;
+        memcpy(s->copies + s->ncopies + 1, lead->live, n * sizeof *lead->live);
         memset(lead->flags, 0, n); /* the lead is never sorted: no flag but these */
         lead->ndirty = 0;
-        m->copy = s->ncopies;
-        m->ncopy = n;
-        s->ncopies += n;
+        s->ncopies += n + 1;
+        repeat |= MARK_COPY;
     } else {
-        if (d->ndelta + lead->ndirty > d->cap && grow_events(d, d->ndelta + lead->ndirty) < 0)
+        if (grow_arrays(d, d->ndelta + lead->ndirty, 0) < 0)
             return -1;
         d->ndelta += hp_live_take(lead, d->tr + d->ndelta, d->dl + d->ndelta);
     }
-    m->end = d->ndelta;
+    s->marks[s->nmarks++] = (mark){d->ndelta, repeat};
     return 0;
 }
 
@@ -855,14 +864,17 @@ static int emit_marks(const engine *e, slot *s, hp_live_state *st)
         return -1;
     while (em->mark < s->nmarks) {
         const mark *m = &s->marks[em->mark++];
-        if (m->ncopy) {
-            if (hp_live_replace(st, s->copies + m->copy, m->ncopy) < 0)
+        if (m->repeat & MARK_COPY) {
+            size_t n = (size_t)s->copies[em->copy];
+            if (hp_live_replace(st, s->copies + em->copy + 1, n) < 0)
                 return -1;
+            em->copy += n + 1;
         } else {
             hp_live_set(st, d->tr + em->pos, d->dl + em->pos, m->end - em->pos);
         }
         em->pos = m->end;
-        if (m->repeat > 0 && emit_one(e, em, st, m->repeat) < 0)
+        uint64_t repeat = m->repeat & ~MARK_COPY;
+        if (repeat > 0 && emit_one(e, em, st, repeat) < 0)
             return -1;
         if (em->rb->len > OUT_PAUSE_BYTES)
             return 1;
@@ -870,8 +882,9 @@ static int emit_marks(const engine *e, slot *s, hp_live_state *st)
     return 0;
 }
 
-/* emit, for one chunk: on its copy with this worker's sort arrays, or in
- * place on the running state. Sets the stage it ends in. */
+/* emit, for one chunk: on its copy with this worker's sort arrays, in
+ * place on the running state, or piped: its marks on the running state.
+ * Sets the stage it ends in. */
 static int emit_slot(engine *e, slot *s, int worker)
 {
     double t0 = hp_clock();
@@ -1004,6 +1017,7 @@ static int settle_slot(engine *e, slot *s, int *next_stage)
     if (s->piped) { /* it emits once the chunks before it have: no totals, no copy */
         s->em.pos = 0;
         s->em.mark = 0;
+        s->em.copy = 0;
         *next_stage = S_SETTLED;
         e->t_totals += hp_clock() - t1;
         return 1;
@@ -1094,7 +1108,10 @@ static void new_wave(engine *e)
     hp_pool *p = e->pool;
     hp_pool_lock(p);
     e->threads = n;
-    e->pipeline = n == PIPELINE_THREADS;
+    /* the pipeline gains where its two sides weigh about the same: where
+     * emitting is under half of decoding, the decoding thread bounds it */
+    e->pipeline = n == PIPELINE_THREADS &&
+                  (e->rep->t_decode == 0 || e->rep->t_emit * 2 >= e->rep->t_decode);
     e->want_slots = slots_for(n);
     e->chunk_bytes = chunk;
     e->wave_left = n;
@@ -1180,7 +1197,7 @@ static slot *to_settle(engine *e)
     /* a fused slot at settle_seq is the one that holds the state: it took
      * it when picked, and no later chunk can settle before it */
     slot *s = slot_at(e, e->settle_seq, S_DECODED);
-    return s && (s->fused || (!e->run_lent && !e->piped_pending)) ? s : NULL;
+    return s && (s->piped || s->fused || (!e->run_lent && !e->piped_pending)) ? s : NULL;
 }
 
 /* The serial work, as long as there is some: settle, write, flush, assign.
@@ -1278,7 +1295,9 @@ static int serial_ready(engine *e)
         slot_at(e, e->write_seq, S_EMITTED) || slot_at(e, e->write_seq, S_PAUSED) ||
         hp_hpc_writer_flushable(e->w))
         return 1;
-    if (e->assign_pos >= e->end || (e->pipeline && e->next_seq != e->settle_seq))
+    /* a pipeline assigns its next chunk once the last one settled (a new
+     * wave's grant may end the pipeline: asked at once) */
+    if (e->assign_pos >= e->end || (e->pipeline && e->wave_left > 0 && e->next_seq != e->settle_seq))
         return 0;
     if (e->nslots < (e->wave_left == 0 ? slots_for(e->max_threads) : e->want_slots))
         return 1;
@@ -1350,7 +1369,7 @@ static int engine_pick(void *ctx, hp_job *job)
         return 0;
     /* in a pipeline, the thread that decodes goes on decoding: the other
      * emits, and either compresses */
-    slot *s = e->pipeline && piped_here ? pick_decode(e) : NULL;
+    slot *s = e->pipeline && piped_by == e ? pick_decode(e) : NULL;
     int kind = J_DECODE;
     if (!s) {
         hp_frame_job *f = hp_hpc_writer_take(e->w);
@@ -1380,7 +1399,7 @@ static void engine_run_job(void *ctx, const hp_job *job, int worker)
     case J_DECODE:
         decode_slot(e, s);
         decoded_here = s;
-        piped_here = s->piped;
+        piped_by = s->piped ? e : NULL;
         break;
     case J_EMIT:
         if (!s->em.rb)

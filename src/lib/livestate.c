@@ -101,10 +101,18 @@ int hp_live_replace(hp_live_state *st, const int64_t *v, size_t n)
 {
     if (n == 0 || hp_live_reserve(st, (uint32_t)(n - 1)) < 0)
         return -1;
-    memcpy(st->live, v, n * sizeof *v);
-    memset(st->live + n, 0, ((size_t)st->ntraces + 1 - n) * sizeof *v);
+    size_t nneg = 0;
+    for (size_t t = 0; t < n; t++) { /* nothing touched, the signs counted */
+        st->live[t] = v[t];
+        st->flags[t] = v[t] < 0 ? HP_LIVE_NEG : 0;
+        nneg += v[t] < 0;
+    }
+    size_t all = (size_t)st->ntraces + 1;
+    memset(st->live + n, 0, (all - n) * sizeof *v);
+    memset(st->flags + n, 0, all - n);
+    st->nneg = nneg;
     st->ndirty = 0;
-    st->order_valid = 0; /* the flags and nneg are recounted by the rebuild */
+    st->order_valid = 0;
     return 0;
 }
 

@@ -134,7 +134,8 @@ static inline void hp_live_set(hp_live_state *st, const uint32_t *tr, const int6
 }
 
 /* Replaces the live bytes with v[0..n) for traces 0..n-1, and 0 past
- * them, to be sorted afresh. Returns 0 or -1 (memory). */
+ * them: nothing marked as touched, nneg counted, the order to be rebuilt.
+ * Returns 0 or -1 (memory). */
 int hp_live_replace(hp_live_state *st, const int64_t *v, size_t n);
 
 /* Takes the traces touched since the last take (or sort): their indexes

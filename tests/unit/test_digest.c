@@ -392,7 +392,8 @@ static void grants_per_wave(void **state)
  * the arrays and the emission task, which pauses. A 1 MiB chunk here holds
  * about 45 MB of records (10,000 snapshots of up to 3,000 entries in all,
  * 95 MB over 2.2 MB of .hpd), so the second chunk, the first to fuse,
- * switches; the bytes are the reference's all the same. */
+ * switches; the bytes are the reference's all the same. With two threads
+ * the second chunk is piped, and its emission pauses likewise. */
 static void records_fill_a_fused_chunk(void **state)
 {
     fx *f = *state;
@@ -401,17 +402,19 @@ static void records_fill_a_fused_chunk(void **state)
     size_t ref_len;
     assert_int_equal(tu_ref_digest(f->fb, 3, 0, 0, &ref, &ref_len), 0);
     assert_true(ref_len > (80u << 20));
-    hp_make_options o;
-    hp_make_report rep;
-    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
-    o.threads = 1;
-    o.chunk_bytes = 1u << 20;
-    o.format = HP_FORMAT_V1;
-    o.output = f->out;
-    o.report = &rep;
-    assert_int_equal(hp_hpc_make_ex(f->fb, 0.003, 0, &o), HP_OK);
-    assert_int_equal(rep.events, 300000);
-    expect_reference(f->out, 0, ref, ref_len);
+    for (int threads = 1; threads <= 2; threads++) {
+        hp_make_options o;
+        hp_make_report rep;
+        hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
+        o.threads = threads;
+        o.chunk_bytes = 1u << 20;
+        o.format = HP_FORMAT_V1;
+        o.output = f->out;
+        o.report = &rep;
+        assert_int_equal(hp_hpc_make_ex(f->fb, 0.003, 0, &o), HP_OK);
+        assert_int_equal(rep.events, 300000);
+        expect_reference(f->out, 0, ref, ref_len);
+    }
     free(ref);
 }
 
