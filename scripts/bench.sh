@@ -259,8 +259,10 @@ point_cmd() { # INDEX -> the command in CMD[]
     case ${P_KIND[$i]} in
     baseline) CMD=("$BASELINE" "$base.hpd") ;;
     baseline_fread) CMD=("$BASELINE_FREAD" "$base.hpd") ;;
-    digest) CMD=("$HEAPPROF" digest -q -v -i "${P_IV[$i]}" -p "${P_PREC[$i]}" -j "${P_J[$i]}"
-        -o "$DIR/out.hpc" "$base") ;;
+    digest) # threads "2c": two split by chunks, as more threads are (no pipeline)
+        CMD=(env "HEAPPROF_PIPELINE=$(case ${P_J[$i]} in *c) echo 0 ;; *) echo auto ;; esac)"
+            "$HEAPPROF" digest -q -v -i "${P_IV[$i]}" -p "${P_PREC[$i]}" -j "${P_J[$i]%c}"
+            -o "$DIR/out.hpc" "$base") ;;
     esac
 }
 # run_point INDEX [TIMED]: one run; a timed one waits for a quiet machine,
@@ -354,10 +356,19 @@ WORKLOADS=()
 want hpgen && WORKLOADS+=("hpgen_i1 hpgen 1 0.01" "hpgen_i60 hpgen 60 0.01")
 want busy && WORKLOADS+=("busy_i1 busy 1 0.01")
 want real && WORKLOADS+=("real_i0.1 real 0.1 0")
+# Two threads run as a pipeline (decode | emit) where emitting weighs; more
+# split the work by chunks. Where two are the most, "2c" times the chunk
+# split too, and the projection to more threads is made from it.
+PROJ_J=$JMAX
+[ "$JMAX" = 2 ] && PROJ_J=2c
+workload_threads() { # INPUT -> the thread counts of its points
+    if [ "$1" = real ]; then printf '%s\n' 1 "$JMAX" | sort -un | tr '\n' ' '
+    elif [ "$PROJ_J" = 2c ]; then echo "$THREADS 2c"
+    else echo "$THREADS"; fi
+}
 for w in "${WORKLOADS[@]}"; do
     set -- $w
-    ths=$THREADS
-    [ "$2" = real ] && ths=$(printf '%s\n' 1 "$JMAX" | sort -un | tr '\n' ' ')
+    ths=$(workload_threads "$2")
     for j in $ths; do
         add_point digest "$2" "$1" "$3" "$4" "$j"
         MAIN+=($((NP - 1)))
@@ -513,7 +524,7 @@ workload_table() {
         sp=$([ -n "$i1" ] && ratio "${P_SECS[$i1]}" "$s" || echo null)
         vb=$(ratio "$s" "$base")
         vf=$(ratio "$s" "$fread")
-        e=$([ -n "$i1" ] && kf "${P_SECS[$i1]}" "$s" "$j" || echo null)
+        e=$([ -n "$i1" ] && kf "${P_SECS[$i1]}" "$s" "${j%c}" || echo null)
         mbs=$(awk -v b="${INPUT_BYTES[$input]}" -v s="$s" 'BEGIN {printf "%.0f", b / s / 1e6}')
         printf '  %7s %9.3f %15s %8s %11s %8s %9s %6s %7s %7.2f\n' "$j" "$s" "$(printf '(%.2f-%.2f)' "${P_MIN[$i]}" "${P_MAX[$i]}")" \
             "$(fx "$sp")" "$(fx "$vb")" "$(fx "$vf")" "$(mib "${P_RSS[$i]}")" "$mbs" \
@@ -536,7 +547,7 @@ workload_table() {
     # threads over the work at one, not a serial fraction.
     local names
     names=$(for j in "$@"; do i=${IDX[$label,$input,$j]:-}; [ -n "$i" ] && printf '%s\n' ${P_PHN[$i]}; done | awk '!seen[$0]++' | tr '\n' ' ')
-    local jm=${IDX[$label,$input,$JMAX]:-}
+    local jm=${IDX[$label,$input,$JMAX]:-} jp=${IDX[$label,$input,$PROJ_J]:-}
     if [ -n "$names" ]; then
         printf '  %-18s' "phase (s of work)"
         for j in "$@"; do [ -n "${IDX[$label,$input,$j]:-}" ] && printf ' %8s' "-j $j"; done
@@ -574,8 +585,11 @@ workload_table() {
         # cost F (one thread's unaccounted time) comes on top:
         #   T(n) = F + max(S, W / n)
         local W S F
-        W=$(awk -v a="$(phase_of "$jm" resync)" -v b="$(phase_of "$jm" decode)" -v c="$(phase_of "$jm" emit)" -v d="$(phase_of "$jm" compress)" 'BEGIN {print a + b + c + d}')
-        S=$(awk -v a="$(phase_of "$jm" settle)" -v b="$(phase_of "$jm" totals)" -v c="$(phase_of "$jm" write)" 'BEGIN {print a + b + c}')
+        # (where two are the most, from their split by chunks: more threads
+        # never pipe)
+        [ -n "$jp" ] || jp=$jm
+        W=$(awk -v a="$(phase_of "$jp" resync)" -v b="$(phase_of "$jp" decode)" -v c="$(phase_of "$jp" emit)" -v d="$(phase_of "$jp" compress)" 'BEGIN {print a + b + c + d}')
+        S=$(awk -v a="$(phase_of "$jp" settle)" -v b="$(phase_of "$jp" totals)" -v c="$(phase_of "$jp" write)" 'BEGIN {print a + b + c}')
         F=$(phase_of "$i1" unaccounted)
         local pj= n tn sp line=
         for n in 2 4 8 16 32 64; do
@@ -586,16 +600,14 @@ workload_table() {
             pj="$pj${pj:+, }\"$n\": {\"seconds\": $tn, \"speedup\": $sp}"
         done
         printf '  from the phases at -j %s: tasks %.3f s of work, serial chain %.3f s, fixed %.3f s; T(n) = F + max(S, W/n):%s\n' \
-            "$JMAX" "$W" "$S" "${F:-0}" "$line"
-        am="$am, \"projection\": {\"from_threads\": $JMAX, \"work_s\": $W, \"serial_s\": $S, \"fixed_s\": ${F:-0}, \"points\": {$pj}}"
+            "$([ "$jp" = "$jm" ] && echo "$JMAX" || echo "$PROJ_J (split by chunks)")" "$W" "$S" "${F:-0}" "$line"
+        am="$am, \"projection\": {\"from_threads\": \"$([ "$jp" = "$jm" ] && echo "$JMAX" || echo "$PROJ_J")\", \"work_s\": $W, \"serial_s\": $S, \"fixed_s\": ${F:-0}, \"points\": {$pj}}"
     fi
     addj "$(jstr "$label"): {\"input\": $(jstr "$input"), \"interval\": $iv, \"precision\": $prec, \"points\": {$pts}$am}"
 }
 for w in "${WORKLOADS[@]}"; do
     set -- $w
-    ths=$THREADS
-    [ "$2" = real ] && ths=$(printf '%s\n' 1 "$JMAX" | sort -un | tr '\n' ' ')
-    workload_table "$1" "$2" "$3" "$4" $ths
+    workload_table "$1" "$2" "$3" "$4" $(workload_threads "$2")
 done
 
 HOG_RATIO=

@@ -303,6 +303,7 @@ typedef struct engine {
      * state, which follows the lead by the values that each boundary
      * changed (the chunk's marks) */
     int pipeline;               /* this wave's chunks are pipeable */
+    int no_pipeline;            /* HEAPPROF_PIPELINE=0: two threads split by chunks */
     hp_live_state lead;         /* every event of the piped chunks decoded */
     int lead_valid;             /* no chunk since the lead's last was not piped */
     int piped_pending;          /* piped chunks settled and not emitted */
@@ -1110,7 +1111,7 @@ static void new_wave(engine *e)
     e->threads = n;
     /* the pipeline gains where its two sides weigh about the same: where
      * emitting is under half of decoding, the decoding thread bounds it */
-    e->pipeline = n == PIPELINE_THREADS &&
+    e->pipeline = n == PIPELINE_THREADS && !e->no_pipeline &&
                   (e->rep->t_decode == 0 || e->rep->t_emit * 2 >= e->rep->t_decode);
     e->want_slots = slots_for(n);
     e->chunk_bytes = chunk;
@@ -1701,6 +1702,9 @@ int hp_digest_run(const char *filebase, double time_interval, double precision,
         .grant = hooks->grant,
         .grant_ctx = hooks->grant_ctx,
         .pool = hooks->pool ? hooks->pool : hp_pool_shared(),
+        /* a measurement's knob (make bench): the work of the split by chunks
+         * that more threads use, measured on two */
+        .no_pipeline = getenv("HEAPPROF_PIPELINE") && !strcmp(getenv("HEAPPROF_PIPELINE"), "0"),
     };
     memset(e.rep, 0, sizeof *e.rep);
     if (!e.pool)
