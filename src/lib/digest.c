@@ -192,6 +192,7 @@ typedef struct slot {
     emission em;
     int oom;
     double t_resync, t_decode, t_emit;
+    double wall, cpu;       /* the decode task's seconds, and its thread's CPU seconds */
 } slot;
 
 /* ---- the trace count, concurrently with the first chunks -------------------------- */
@@ -307,6 +308,7 @@ typedef struct engine {
     hp_live_state lead;         /* every event of the piped chunks decoded */
     int lead_valid;             /* no chunk since the lead's last was not piped */
     int piped_pending;          /* piped chunks settled and not emitted */
+    double decode_wall, decode_cpu; /* of the decode tasks: is the machine shared? */
     uint64_t time;              /* global time at the end of the settled chunks */
     size_t settled_end;         /* where the next chunk starts */
 
@@ -676,13 +678,16 @@ out:
 /* resync and decode, for one chunk. */
 static void decode_slot(engine *e, slot *s)
 {
-    double t0 = hp_clock();
+    double t0 = hp_clock(), c0 = hp_thread_cpu();
     if (!s->exact)
         s->d.start = hp_resync_run(e->map->data, e->map->size, s->nominal, s->bound, HP_SPLIT_RUN);
     double t1 = hp_clock(), emitted = s->t_emit;
     decode_range(e, s, s->d.start, s->d.end > s->d.start ? s->d.end : s->d.start, s->bound);
     s->t_resync += t1 - t0;
-    s->t_decode += hp_clock() - t1 - (s->t_emit - emitted); /* a fused chunk's snapshots are emit's */
+    double t2 = hp_clock();
+    s->t_decode += t2 - t1 - (s->t_emit - emitted); /* a fused chunk's snapshots are emit's */
+    s->wall = t2 - t0;
+    s->cpu = hp_thread_cpu() - c0;
 }
 
 /* ---- emit -------------------------------------------------------------------------- */
@@ -1110,8 +1115,14 @@ static void new_wave(engine *e)
     hp_pool_lock(p);
     e->threads = n;
     /* the pipeline gains where its two sides weigh about the same: where
-     * emitting is under half of decoding, the decoding thread bounds it */
-    e->pipeline = n == PIPELINE_THREADS && !e->no_pipeline &&
+     * emitting is under half of decoding, the decoding thread bounds it.
+     * Nor where another process shares the cores (the decode tasks got
+     * under 85% of a core): the pipeline waits on its decoding thread
+     * whenever that one waits for a core, where a split by chunks goes on
+     * with the other (beside a CPU hog, -j 2 took 1.03x -j 1 with the
+     * pipeline, 0.82-0.97x split by chunks). */
+    int shared = e->decode_cpu < 0.85 * e->decode_wall;
+    e->pipeline = n == PIPELINE_THREADS && !e->no_pipeline && !shared &&
                   (e->rep->t_decode == 0 || e->rep->t_emit * 2 >= e->rep->t_decode);
     e->want_slots = slots_for(n);
     e->chunk_bytes = chunk;
@@ -1427,6 +1438,8 @@ static void engine_done(void *ctx, const hp_job *job)
             e->sparse_hint = s->d.nfirst * 8 < s->d.napplied;
         e->rep->t_resync += s->t_resync;
         e->rep->t_decode += s->t_decode;
+        e->decode_wall += s->wall;
+        e->decode_cpu += s->cpu;
         s->t_resync = s->t_decode = 0;
         break;
     case J_EMIT:

@@ -160,9 +160,17 @@ void hp_sched_plan(const hp_cost_model *m, int total, hp_sched_job *run, size_t 
 {
     *nstart = 0;
     double *suffix = malloc((nq + 1 + nrun) * sizeof *suffix);
-    if (!suffix) { /* no memory to plan with: keep going as things are */
-        for (size_t i = 0; i < nrun; i++)
+    if (!suffix) {
+        /* no memory to plan with: keep going as things are, and start the
+         * next one on a thread if one is left (else, with nothing running,
+         * a batch would wait for threads that no one frees) */
+        int left = total;
+        for (size_t i = 0; i < nrun; i++) {
             run[i].threads = run[i].threads < 1 ? 1 : run[i].threads;
+            left -= run[i].threads;
+        }
+        if (nq > 0 && left > 0)
+            start[(*nstart)++] = 1;
         return;
     }
     /* the span to aim for: the shortest within which everything fits,
