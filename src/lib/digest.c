@@ -48,8 +48,9 @@
  * else (the first chunk, decoded while the traces are counted, and a chunk
  * right after a wave of one thread) it goes on a copy, as with more
  * threads. The pipeline is chosen where emitting is at least half as much
- * work as decoding (a snapshot every second); where snapshots are few,
- * decoding is all the work, and two threads share it better by chunks.
+ * work as decoding (a snapshot every second), and the cores are the
+ * digest's own (new_wave); where snapshots are few, decoding is all the
+ * work, and two threads share it better by chunks.
  *
  * The serial work is one task at a time, run by whichever thread finds it
  * ready; it is short per chunk (verifications, a copy of the live bytes,
