@@ -109,6 +109,7 @@ static void follower_ranks_as_the_lead(void **state)
     hp_live_sort(&base);
     assert_int_equal(hp_live_init(&lead, 0), 0);
     assert_int_equal(hp_live_init(&follow, 0), 0);
+    assert_int_equal(hp_live_reserve(&lead, 5), 0);
     hp_live_add(&lead, 5, 77); /* stale: the copy replaces it, touched by nothing */
     assert_int_equal(hp_live_copy_values(&lead, &base), 0);
     assert_int_equal(lead.ndirty, 0);
