@@ -9,7 +9,7 @@
 static int reserve_order(hp_live_state *st);
 
 /* The dirty list of a state of n traces: one entry per trace, plus the one
- * that hp_live_apply's branchless store writes past the last dirty trace
+ * that hp_live_update's branchless store writes past the last dirty trace
  * when every trace already is. */
 static size_t dirty_list_size(size_t n)
 {

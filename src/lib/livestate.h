@@ -93,10 +93,11 @@ static inline void hp_live_add(hp_live_state *st, uint32_t trace, int64_t delta)
     }
 }
 
-/* Adds dl[i] bytes to trace tr[i] for each i < n, all within ntraces: the
- * digest's hot loop, so nneg is brought up to date by the next sort
- * instead of per event. */
-static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const int64_t *dl, size_t n)
+/* For each i < n, adds x[i] bytes to trace tr[i] (with `add`) or sets it
+ * to x[i], marking the trace touched for the order (the first time only:
+ * the list has a spare slot for the store that a marked trace wastes). */
+static inline __attribute__((always_inline)) void
+hp_live_update(hp_live_state *st, const uint32_t *tr, const int64_t *x, size_t n, int add)
 {
     int64_t *live = st->live;
     uint8_t *flags = st->flags;
@@ -104,13 +105,21 @@ static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const in
     size_t nd = st->ndirty;
     for (size_t i = 0; i < n; i++) {
         uint32_t t = tr[i];
-        live[t] = hp_wrap_add(live[t], dl[i]);
+        live[t] = add ? hp_wrap_add(live[t], x[i]) : x[i];
         unsigned f = flags[t];
-        list[nd] = t; /* kept only the first time (the list has a spare slot) */
+        list[nd] = t;
         nd += !(f & HP_LIVE_DIRTY);
         flags[t] = (uint8_t)(f | HP_LIVE_DIRTY);
     }
     st->ndirty = nd;
+}
+
+/* Adds dl[i] bytes to trace tr[i] for each i < n, all within ntraces: the
+ * digest's hot loop, so nneg is brought up to date by the next sort
+ * instead of per event. */
+static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const int64_t *dl, size_t n)
+{
+    hp_live_update(st, tr, dl, n, 1);
 }
 
 /* Sets n traces' live bytes (tr[i] to v[i]), tracking them for the order:
@@ -118,19 +127,7 @@ static inline void hp_live_apply(hp_live_state *st, const uint32_t *tr, const in
  * the values of the traces it touched. */
 static inline void hp_live_set(hp_live_state *st, const uint32_t *tr, const int64_t *v, size_t n)
 {
-    int64_t *live = st->live;
-    uint8_t *flags = st->flags;
-    uint32_t *list = st->dirty_list;
-    size_t nd = st->ndirty;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t t = tr[i];
-        live[t] = v[i];
-        unsigned f = flags[t];
-        list[nd] = t; /* kept only the first time (the list has a spare slot) */
-        nd += !(f & HP_LIVE_DIRTY);
-        flags[t] = (uint8_t)(f | HP_LIVE_DIRTY);
-    }
-    st->ndirty = nd;
+    hp_live_update(st, tr, v, n, 0);
 }
 
 /* Replaces the live bytes with v[0..n) for traces 0..n-1, and 0 past
