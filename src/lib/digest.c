@@ -63,8 +63,9 @@
  * the threads, their grants, nor the chunk size. Memory: per thread two
  * chunk buffers and a live state (and the lead, in a pipeline), never the
  * number of events or snapshots x traces; a piped chunk's values, copies
- * and marks grow with its events: at most 28 bytes an event (where every
- * event starts a snapshot), against 20 for the event arrays. */
+ * and marks grow with its events: 12 bytes an event or less, plus 16 a
+ * boundary; at worst 40 (a profile of one trace whose every event starts a
+ * snapshot), twice the event arrays' 20. */
 #include "digest_internal.h"
 
 #include "clock.h"
