@@ -51,6 +51,21 @@ static void expect_reference(const char *path, int v2, const uint8_t *ref, size_
     free(got);
 }
 
+/* The options of a digest into the fixture's output: threads (0: the
+ * default), chunk bytes (0: automatic), format and report (may be NULL). */
+static hp_make_options digest_options(const fx *f, int threads, size_t chunk, int v2,
+                                      hp_make_report *rep)
+{
+    hp_make_options o;
+    hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
+    o.threads = threads;
+    o.chunk_bytes = chunk;
+    o.format = v2 ? HP_FORMAT_V2 : HP_FORMAT_V1;
+    o.output = f->out;
+    o.report = rep;
+    return o;
+}
+
 /* Digests with several thread counts and chunk sizes and the reference;
  * asserts all agree byte for byte; returns the v1 digest opened. */
 static hp_hpc *digest_all_ways(fx *f, double interval, double precision, hp_make_report *rep)
@@ -62,13 +77,7 @@ static hp_hpc *digest_all_ways(fx *f, double interval, double precision, hp_make
     for (int t = 0; t < 4; t++) {
         for (int c = 0; c < 4; c++) {
             for (int v = 0; v < 2; v++) {
-                hp_make_options o;
-                hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
-                o.threads = threads[t];
-                o.chunk_bytes = chunks[c];
-                o.format = v ? HP_FORMAT_V2 : HP_FORMAT_V1;
-                o.output = f->out;
-                o.report = rep;
+                hp_make_options o = digest_options(f, threads[t], chunks[c], v, rep);
                 assert_int_equal(hp_hpc_make_ex(f->fb, interval, precision, &o), HP_OK);
                 expect_reference(f->out, v, ref, ref_len);
             }
@@ -289,14 +298,8 @@ static void property_salvage(void **state)
         const size_t salvage_chunks[] = {0, 64, 777, 5000};
         for (int t = 1; t <= 4; t++) {
             for (int c = 0; c < 4; c++) {
-                hp_make_options o;
                 hp_make_report rep;
-                hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
-                o.threads = t;
-                o.chunk_bytes = salvage_chunks[c];
-                o.format = HP_FORMAT_V1;
-                o.output = f->out;
-                o.report = &rep;
+                hp_make_options o = digest_options(f, t, salvage_chunks[c], 0, &rep);
                 remove(f->out);
                 assert_int_equal(hp_hpc_make_ex(f->fb, 0.01, 0.01, &o), HP_EFORMAT);
                 assert_non_null(strstr(hp_last_error(), "invalid event"));
@@ -373,11 +376,7 @@ static void grants_per_wave(void **state)
     for (int c = 0; c < 3; c++)
         for (int v = 0; v < 2; v++) {
             grants g = {.decreasing = 1};
-            hp_make_options o;
-            hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
-            o.chunk_bytes = chunk_sizes[c];
-            o.format = v ? HP_FORMAT_V2 : HP_FORMAT_V1;
-            o.output = f->out;
+            hp_make_options o = digest_options(f, 0, chunk_sizes[c], v, NULL);
             hp_digest_hooks hooks = {.max_threads = 4, .grant = rotating_grant, .grant_ctx = &g};
             assert_int_equal(hp_digest_run(f->fb, 0.01, 0.01, &o, &hooks), HP_OK);
             assert_true(g.calls >= (c < 2 ? 3 : 1));
@@ -403,14 +402,8 @@ static void records_fill_a_fused_chunk(void **state)
     assert_int_equal(tu_ref_digest(f->fb, 3, 0, 0, &ref, &ref_len), 0);
     assert_true(ref_len > (80u << 20));
     for (int threads = 1; threads <= 2; threads++) {
-        hp_make_options o;
         hp_make_report rep;
-        hp_make_options_init(&o, HP_MAKE_OPTIONS_VERSION);
-        o.threads = threads;
-        o.chunk_bytes = 1u << 20;
-        o.format = HP_FORMAT_V1;
-        o.output = f->out;
-        o.report = &rep;
+        hp_make_options o = digest_options(f, threads, 1u << 20, 0, &rep);
         assert_int_equal(hp_hpc_make_ex(f->fb, 0.003, 0, &o), HP_OK);
         assert_int_equal(rep.events, 300000);
         expect_reference(f->out, 0, ref, ref_len);
