@@ -7,18 +7,15 @@
 
 #include <time.h>
 
-static inline double hp_clock(void)
+static inline double hp_seconds_of(clockid_t clock)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static inline double hp_thread_cpu(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+static inline double hp_clock(void) { return hp_seconds_of(CLOCK_MONOTONIC); }
+
+static inline double hp_thread_cpu(void) { return hp_seconds_of(CLOCK_THREAD_CPUTIME_ID); }
 
 #endif

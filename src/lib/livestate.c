@@ -69,18 +69,7 @@ int hp_live_reserve(hp_live_state *st, uint32_t max_trace)
 
 int hp_live_copy_values(hp_live_state *st, const hp_live_state *src)
 {
-    if (hp_live_reserve(st, src->ntraces) < 0)
-        return -1;
-    size_t n = (size_t)src->ntraces + 1;
-    memcpy(st->live, src->live, n * sizeof *st->live);
-    for (size_t t = 0; t < n; t++) /* nothing is touched since the copy */
-        st->flags[t] = (uint8_t)(src->flags[t] & HP_LIVE_NEG);
-    memset(st->live + n, 0, ((size_t)st->ntraces + 1 - n) * sizeof *st->live);
-    memset(st->flags + n, 0, (size_t)st->ntraces + 1 - n);
-    st->nneg = src->nneg;
-    st->ndirty = 0;
-    st->order_valid = 0;
-    return 0;
+    return hp_live_replace(st, src->live, (size_t)src->ntraces + 1);
 }
 
 int hp_live_copy(hp_live_state *st, const hp_live_state *src)

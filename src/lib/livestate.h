@@ -51,9 +51,9 @@ int hp_live_reserve(hp_live_state *st, uint32_t max_trace);
  * `st` only sorts what changes after the copy. Returns 0 or -1 (memory). */
 int hp_live_copy(hp_live_state *st, const hp_live_state *src);
 
-/* Makes `st` a copy of `src`'s live bytes alone, with nothing marked as
- * touched and no order: for a state that is never sorted. Returns 0 or -1
- * (memory). */
+/* Makes `st` a copy of `src`'s live bytes alone (hp_live_replace), with
+ * nothing marked as touched, the signs counted afresh and no order: for a
+ * state that is never sorted. Returns 0 or -1 (memory). */
 int hp_live_copy_values(hp_live_state *st, const hp_live_state *src);
 
 /* Brings the sorted order (and nneg, and total) up to date with the live
