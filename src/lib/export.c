@@ -117,7 +117,7 @@ static void write_collapsed(exporter *x, hp_sink *s)
 
 /* ---- json and csv -------------------------------------------------------- */
 
-static void write_table(exporter *x, hp_sink *s, int json)
+static int write_table(exporter *x, hp_sink *s, int json)
 {
     const hp_view *v = &x->first;
     hp_hpm *hpm = x->run.hpm;
@@ -139,7 +139,9 @@ static void write_table(exporter *x, hp_sink *s, int json)
             hp_stacks_get(&x->stacks, v->e[i].trace, &f, &depth);
         const hp_frame *inner = depth ? &f[depth - 1] : NULL;
         const char *file = inner ? hp_hpm_file_name(hpm, inner->file_id) : NULL;
-        const char *src = inner ? hp_hpm_source_line(hpm, inner->file_id, inner->lineno) : NULL;
+        const char *src = "";
+        if (inner)
+            HP_TRY(hp_hpm_source_line(hpm, inner->file_id, inner->lineno, &src));
         if (json) {
             hp_sink_printf(s, "%s\n  {\"trace\": %" PRIu32 ", \"bytes\": %" PRId64 ", \"share\": %.6f",
                            i ? "," : "", v->e[i].trace, v->e[i].bytes, share(v->e[i].bytes, v->total));
@@ -167,6 +169,7 @@ static void write_table(exporter *x, hp_sink *s, int json)
     }
     if (json)
         hp_sink_str(s, v->n ? "\n]}\n" : "]}\n");
+    return HP_OK;
 }
 
 /* ---- pprof --------------------------------------------------------------- */
@@ -243,8 +246,9 @@ static int write_speedscope(exporter *x, hp_sink *s)
         size_t n;
         uint64_t key = *hp_seqtab_key(&ft.keys, (uint32_t)i, &n);
         uint32_t file_id = (uint32_t)(key >> 32), line = (uint32_t)key;
-        const char *file = hp_hpm_file_name(hpm, file_id);
-        const char *src = hp_hpm_source_line(hpm, file_id, line);
+        const char *file = hp_hpm_file_name(hpm, file_id), *src;
+        if ((rc = hp_hpm_source_line(hpm, file_id, line, &src)) < 0)
+            goto out;
         hp_sink_str(s, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
         /* the name: "file:line" and the source text, as pprof's functions */
         size_t need = strlen(file ? file : "") + strlen(src) + 16;
@@ -399,8 +403,8 @@ int hp_export(const char *filebase, const hp_export_options *opts)
         case HP_EXPORT_PPROF: rc = write_pprof(&x, &s); break;
         case HP_EXPORT_COLLAPSED: write_collapsed(&x, &s); break;
         case HP_EXPORT_SPEEDSCOPE: rc = write_speedscope(&x, &s); break;
-        case HP_EXPORT_JSON: write_table(&x, &s, 1); break;
-        case HP_EXPORT_CSV: write_table(&x, &s, 0); break;
+        case HP_EXPORT_JSON: rc = write_table(&x, &s, 1); break;
+        case HP_EXPORT_CSV: rc = write_table(&x, &s, 0); break;
         }
         uint64_t written = s.written;
         if (rc < 0)

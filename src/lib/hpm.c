@@ -13,6 +13,7 @@
 #include "paths.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,60 +514,69 @@ static char *strip(char *s)
 /* Source files larger than this are not read (no real one comes close). */
 #define MAX_SOURCE_BYTES (64u << 20)
 
-/* Reads a source file into lines; an unreadable file simply has none. The
- * names come from the .hpm, so anything can be named: only regular files
- * are read (a FIFO would block, /dev/zero never end), and only small ones. */
-static void load_source(source_file *sf, const char *name)
+/* Reads a source file into lines. A file that cannot be read simply has
+ * none, and its frames no source text; but memory running out is an error
+ * (-1, the file left to try again), lest a listing be silently short of
+ * text it could have had. The names come from the .hpm, so anything can be
+ * named: only regular files are read (a FIFO would block, /dev/zero never
+ * end), only small ones, and as they were when opened. */
+static int load_source(source_file *sf, const char *name)
 {
-    sf->loaded = 1;
     int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return;
     struct stat st;
-    FILE *f = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_SOURCE_BYTES ||
-        !(f = fdopen(fd, "rb"))) {
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_SOURCE_BYTES) {
+        if (fd >= 0)
+            close(fd);
+        sf->loaded = 1;
+        return 0;
+    }
+    size_t size = (size_t)st.st_size, len = 0;
+    char *text = malloc(size + 1);
+    if (!text) {
         close(fd);
-        return;
+        return -1;
     }
-    size_t cap = 0, len = 0;
-    char *text = NULL;
-    char buf[65536];
-    size_t n;
-    while (len <= MAX_SOURCE_BYTES && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (hp_grow(&text, &cap, len + n + 1, 1, 64) < 0) {
-            free(text);
-            fclose(f);
-            return;
-        }
-        memcpy(text + len, buf, n);
-        len += n;
+    while (len < size) {
+        ssize_t n = read(fd, text + len, size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* shorter than it was, or unreadable: what was read */
+        len += (size_t)n;
     }
-    fclose(f);
-    if (!text)
-        return;
+    close(fd);
     text[len] = '\0';
-    size_t lines_cap = 0;
-    for (char *p = text; p < text + len;) {
+    size_t nlines = 0;
+    for (const char *p = text; p < text + len; nlines++) {
+        const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+        p = nl ? nl + 1 : text + len;
+    }
+    char **lines = malloc((nlines ? nlines : 1) * sizeof *lines);
+    if (!lines) {
+        free(text);
+        return -1;
+    }
+    size_t k = 0;
+    for (char *p = text; k < nlines; k++) {
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
         if (nl)
             *nl = '\0';
-        if (hp_grow(&sf->lines, &lines_cap, sf->nlines + 1, sizeof *sf->lines, 64) < 0)
-            break;
-        sf->lines[sf->nlines++] = strip(p);
-        if (!nl)
-            break;
-        p = nl + 1;
+        lines[k] = strip(p);
+        p = nl ? nl + 1 : text + len;
     }
-    sf->text = text;
+    *sf = (source_file){.loaded = 1, .text = text, .lines = lines, .nlines = nlines};
+    return 0;
 }
 
-static const char *source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno)
+/* Sets *line to the stripped text of a source line ("" where there is
+ * none). Returns HP_OK or HP_ENOMEM. */
+static int source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno, const char **line)
 {
     source_file *sf = &hpm->sources[file_id];
-    if (!sf->loaded)
-        load_source(sf, hpm->names[file_id]);
-    return lineno >= 1 && lineno <= sf->nlines ? sf->lines[lineno - 1] : "";
+    if (!sf->loaded && load_source(sf, hpm->names[file_id]) < 0)
+        return hp_fail(HP_ENOMEM, "out of memory reading source file %s", hpm->names[file_id]);
+    *line = lineno >= 1 && lineno <= sf->nlines ? sf->lines[lineno - 1] : "";
+    return HP_OK;
 }
 
 /* Grows a zero-filled per-id cache to hold `need` entries. */
@@ -598,19 +608,26 @@ int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, si
         hp_source_frame *sf = malloc((*depth ? *depth : 1) * sizeof *sf);
         if (!sf)
             return hp_fail(HP_ENOMEM, "out of memory reading source lines");
-        for (size_t i = 0; i < *depth; i++)
-            sf[i] = (hp_source_frame){hpm->names[raw[i].file_id], raw[i].lineno,
-                                      source_line(hpm, raw[i].file_id, raw[i].lineno)};
+        for (size_t i = 0; i < *depth; i++) {
+            sf[i] = (hp_source_frame){hpm->names[raw[i].file_id], raw[i].lineno, ""};
+            rc = source_line(hpm, raw[i].file_id, raw[i].lineno, &sf[i].line);
+            if (rc < 0) {
+                free(sf);
+                return rc;
+            }
+        }
         hpm->with_src[index] = sf;
     }
     *frames = hpm->with_src[index];
     return HP_OK;
 }
 
-const char *hp_hpm_source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno)
+int hp_hpm_source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno, const char **line)
 {
-    if (file_id >= hpm->nnames ||
-        grow_zeroed((void **)&hpm->sources, &hpm->sources_n, hpm->nnames, sizeof *hpm->sources) < 0)
-        return "";
-    return source_line(hpm, file_id, lineno);
+    *line = "";
+    if (file_id >= hpm->nnames)
+        return HP_OK;
+    if (grow_zeroed((void **)&hpm->sources, &hpm->sources_n, hpm->nnames, sizeof *hpm->sources) < 0)
+        return hp_fail(HP_ENOMEM, "out of memory reading source lines");
+    return source_line(hpm, file_id, lineno, line);
 }

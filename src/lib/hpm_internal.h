@@ -29,9 +29,10 @@ typedef int (*hp_trace_visit_fn)(void *ctx, uint32_t index, const hp_frame *fram
 int hp_hpm_visit_traces(hp_hpm *hpm, const uint32_t *wanted, size_t n, hp_trace_visit_fn fn,
                         void *ctx, uint32_t *last);
 
-/* The stripped source line `lineno` of the interned file `file_id`, read
- * from the source file on first use; "" when it cannot be read. Valid as
- * long as the handle. */
-const char *hp_hpm_source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno);
+/* Sets *line to the stripped source line `lineno` of the interned file
+ * `file_id`, read from the source file on first use; "" when the file or
+ * the line cannot be read. Valid as long as the handle. Returns HP_OK, or
+ * HP_ENOMEM (no text is ever left out for want of memory). */
+int hp_hpm_source_line(hp_hpm *hpm, uint32_t file_id, uint32_t lineno, const char **line);
 
 #endif

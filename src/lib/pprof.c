@@ -144,9 +144,11 @@ int hp_pprof_stack(hp_pprof *p, hp_pprof_files *files, hp_hpm *hpm, const hp_fra
             HP_TRY(hp_pprof_string(p, name ? name : "", &files->index[f->file_id]));
         }
         int64_t file = files->index[f->file_id];
-        if (!hp_pprof_find_location(p, file, f->lineno, &(*locs)[i]))
-            HP_TRY(hp_pprof_location(p, file, f->lineno,
-                                     hp_hpm_source_line(hpm, f->file_id, f->lineno), &(*locs)[i]));
+        if (!hp_pprof_find_location(p, file, f->lineno, &(*locs)[i])) {
+            const char *src;
+            HP_TRY(hp_hpm_source_line(hpm, f->file_id, f->lineno, &src));
+            HP_TRY(hp_pprof_location(p, file, f->lineno, src, &(*locs)[i]));
+        }
     }
     return HP_OK;
 }

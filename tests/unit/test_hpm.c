@@ -237,7 +237,7 @@ static void interned_names_and_source(void **state)
 {
     (void)state;
     char *dir = tu_tmpdir(), *fb = tu_path(dir, "x"), *src = tu_path(dir, "mod.py");
-    tu_write_file(src, "import os\n    x = [1] * 10   \ny = 2\n", 36);
+    tu_write_file(src, "import os\n    x = [1] * 10   \ny = 2", 35); /* no last newline */
     tu_buf b = {0};
     tu_hpm(&b, 1, 2, 0, NULL, NULL, 0, 0);
     for (int t = 0; t < 3; t++) { /* three traces, all frames in mod.py */
@@ -269,9 +269,17 @@ static void interned_names_and_source(void **state)
     assert_ptr_equal(again, sf); /* cached */
     const hp_frame *raw;
     assert_int_equal(hp_hpm_raw_trace(hpm, 2, &raw, &depth), HP_OK);
-    assert_string_equal(hp_hpm_source_line(hpm, raw[1].file_id, 2), "x = [1] * 10");
-    assert_string_equal(hp_hpm_source_line(hpm, raw[1].file_id, 99), "");
-    assert_string_equal(hp_hpm_source_line(hpm, 12345, 1), "");
+    const char *line = NULL;
+    assert_int_equal(hp_hpm_source_line(hpm, raw[1].file_id, 2, &line), HP_OK);
+    assert_string_equal(line, "x = [1] * 10");
+    assert_int_equal(hp_hpm_source_line(hpm, raw[1].file_id, 3, &line), HP_OK);
+    assert_string_equal(line, "y = 2");
+    assert_int_equal(hp_hpm_source_line(hpm, raw[1].file_id, 4, &line), HP_OK);
+    assert_string_equal(line, "");
+    assert_int_equal(hp_hpm_source_line(hpm, raw[1].file_id, 99, &line), HP_OK);
+    assert_string_equal(line, "");
+    assert_int_equal(hp_hpm_source_line(hpm, 12345, 1, &line), HP_OK);
+    assert_string_equal(line, "");
     hp_hpm_close(hpm);
     tu_free(&b);
     tu_rmdir(dir);
