@@ -471,7 +471,13 @@ int cmd_snapshot(int argc, char **argv)
     uint32_t ntraces = 0, max_trace = 0;
     for (size_t i = 0; i < s.count; i++)
         max_trace = s.entries[i].traceindex > max_trace ? s.entries[i].traceindex : max_trace;
-    if (hp_hpm_open(&hpm, a.filebase) < 0 || hp_hpm_num_traces(hpm, &ntraces) < 0) {
+    int frames = hp_hpm_open(&hpm, a.filebase);
+    if (frames == HP_OK)
+        frames = hp_hpm_num_traces(hpm, &ntraces);
+    if (frames == HP_ENOMEM) { /* not for want of memory, though */
+        rc = cli_lib_error(frames);
+        goto out;
+    } else if (frames < 0) {
         hp_hpm_close(hpm);
         hpm = NULL; /* frames are a nicety: the snapshot stands without them */
     } else if (max_trace > ntraces) { /* frames from the wrong .hpm would be lies */
@@ -495,9 +501,14 @@ int cmd_snapshot(int argc, char **argv)
         const hp_frame *f;
         size_t depth = 0;
         char where[512] = "";
+        int found = hpm && e->traceindex ? hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth) : HP_NO_TRACE;
+        if (found == HP_ENOMEM) {
+            rc = cli_lib_error(found);
+            goto out;
+        }
         if (e->traceindex == 0)
             snprintf(where, sizeof where, "(other)");
-        else if (hpm && hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth) == HP_OK && depth > 0)
+        else if (found == HP_OK && depth > 0)
             snprintf(where, sizeof where, "%s:%" PRIu32, hp_hpm_file_name(hpm, f[depth - 1].file_id),
                      f[depth - 1].lineno);
         printf("%4zu %14" PRId64 " %6.2f%%  trace %-7" PRIu32 " %s\n", i + 1, e->bytes,
