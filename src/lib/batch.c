@@ -71,15 +71,14 @@ const char *hp_batch_error(const hp_batch *b, size_t i) { return i < b->n ? b->v
 
 /* ---- expansion ------------------------------------------------------------- */
 
-/* Stats FILEBASE + ext as an input must be: a regular file. Returns 0, or
- * -1 with *why set to the one-line reason (malloc'ed). */
+/* Stats FILEBASE + ext as an input must be: a regular file. Returns 0; 1
+ * with *why set to the one-line reason (malloc'ed) when it is not; or
+ * HP_ENOMEM. */
 static int input_file(const char *filebase, const char *ext, struct stat *st, char **why)
 {
     char *p = hp_path_join(filebase, ext);
-    if (!p) {
-        *why = strdup("out of memory");
-        return -1;
-    }
+    if (!p)
+        return hp_fail(HP_ENOMEM, "out of memory");
     char msg[4096 + 128];
     int ok = stat(p, st) == 0;
     if (!ok)
@@ -87,10 +86,10 @@ static int input_file(const char *filebase, const char *ext, struct stat *st, ch
     else if (!S_ISREG(st->st_mode))
         snprintf(msg, sizeof msg, "%s: is %s, not a regular file", p, hp_file_kind(st->st_mode));
     ok = ok && S_ISREG(st->st_mode);
-    if (!ok)
-        *why = strdup(msg);
     free(p);
-    return ok ? 0 : -1;
+    if (!ok && !(*why = strdup(msg)))
+        return hp_fail(HP_ENOMEM, "out of memory");
+    return ok ? 0 : 1;
 }
 
 static int same_id(file_id a, file_id b) { return a.dev == b.dev && a.ino == b.ino; }
@@ -102,8 +101,12 @@ static int add_item(hp_batch *b, const char *filebase)
 {
     struct stat sm, sd;
     char *why = NULL;
-    int ok = input_file(filebase, ".hpm", &sm, &why) == 0 &&
-             input_file(filebase, ".hpd", &sd, &why) == 0;
+    int rc = input_file(filebase, ".hpm", &sm, &why);
+    if (rc == 0)
+        rc = input_file(filebase, ".hpd", &sd, &why);
+    if (rc < 0)
+        return rc;
+    int ok = rc == 0;
     file_id hpm = {ok ? sm.st_dev : 0, ok ? sm.st_ino : 0};
     for (size_t i = 0; i < b->n; i++)
         if (ok ? !b->v[i].error && same_id(b->v[i].hpm, hpm) : !strcmp(b->v[i].filebase, filebase)) {
@@ -152,16 +155,19 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* The names in `dir`, sorted (so the order does not depend on the file
- * system), hidden ones (and the atomic writer's temporaries) left out. */
+ * system), hidden ones (and the atomic writer's temporaries) left out.
+ * Returns HP_OK, 1 when the folder cannot be opened (errno says why), or
+ * an error (with *names and *count to free all the same). */
 static int list_dir(const char *dir, char ***names, size_t *count)
 {
+    *names = NULL;
+    *count = 0;
     DIR *d = opendir(dir);
     if (!d)
-        return -1;
+        return 1;
     size_t n = 0, cap = 0;
     int rc = HP_OK;
-    *names = NULL;
-    for (struct dirent *e; rc == HP_OK && (e = readdir(d));) {
+    for (struct dirent *e; rc == HP_OK && (errno = 0, e = readdir(d));) {
         if (e->d_name[0] == '.')
             continue;
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
@@ -174,6 +180,8 @@ static int list_dir(const char *dir, char ***names, size_t *count)
         snprintf(s, len, "%s/%s", dir, e->d_name);
         (*names)[n++] = s;
     }
+    if (rc == HP_OK && errno != 0) /* readdir failed: the listing is short */
+        rc = hp_fail(HP_EIO, "%s: cannot read directory: %s", dir, strerror(errno));
     closedir(d);
     if (n)
         qsort(*names, n, sizeof **names, cmp_str);
@@ -195,7 +203,7 @@ static int add_dir(hp_batch *b, const char *dir, const struct stat *st, int recu
     char **names;
     size_t n;
     int rc = list_dir(dir, &names, &n);
-    if (rc == -1) {
+    if (rc == 1) {
         char msg[4096 + 128];
         snprintf(msg, sizeof msg, "%s: cannot open directory: %s", dir, strerror(errno));
         return add_failure(b, dir, msg);
@@ -211,7 +219,9 @@ static int add_dir(hp_batch *b, const char *dir, const struct stat *st, int recu
             names[i][strlen(names[i]) - 4] = '\0';
             char *hpd = hp_path_join(names[i], ".hpd");
             struct stat sd;
-            if (hpd && lstat(hpd, &sd) == 0) /* a lone .hpm is not a profile */
+            if (!hpd)
+                rc = hp_fail(HP_ENOMEM, "out of memory");
+            else if (lstat(hpd, &sd) == 0) /* a lone .hpm is not a profile */
                 rc = add_item(b, names[i]);
             free(hpd);
         }
