@@ -1,7 +1,7 @@
 /* hpgen - a deterministic synthetic heapprof profile generator.
  *
  *   hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] [--full-sampling]
- *         [--damage N] [--busy] OUTBASE
+ *         [--damage N] [--busy] [--source-dir DIR] OUTBASE
  *
  * Writes OUTBASE.hpm and OUTBASE.hpd as heapprof 1.0 would: the same seed and
  * arguments always give the same bytes. The event stream models a program:
@@ -31,7 +31,12 @@
  * so half the sizes are >= 1 KiB. At 24,000 events/s over 20,000 traces,
  * about 70% of the live traces change in every 1 s interval
  * (1 - exp(-24000/20000)). No negative deltas, trace-0 events or huge sizes;
- * --damage still applies. */
+ * --damage still applies.
+ *
+ * Frames name 60 files, /usr/lib/python3.11/synthetic/module_NN.py, which
+ * do not exist; with --source-dir DIR they are DIR/module_NN.py instead,
+ * and hpgen writes them (line N reads "line N of module NN"), so that the
+ * source text of frames can be read back (a folder the caller made). */
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -91,7 +96,40 @@ static FILE *create(const char *base, const char *ext)
     return f;
 }
 
-static void write_hpm(const char *base, uint32_t traces, int full_sampling, uint64_t seed)
+#define NFILES 60
+#define FILE_LINES 2001 /* the frames' line numbers are 1..2000 */
+
+/* The name of source file `file`: under `dir` where there is one. */
+static void file_name(char *name, size_t size, const char *dir, int file)
+{
+    if (dir)
+        snprintf(name, size, "%s/module_%02d.py", dir, file);
+    else
+        snprintf(name, size, "/usr/lib/python3.11/synthetic/module_%02d.py", file);
+}
+
+/* The source files the frames name, in `dir`. */
+static void write_sources(const char *dir)
+{
+    char name[4096];
+    for (int file = 0; file < NFILES; file++) {
+        file_name(name, sizeof name, dir, file);
+        FILE *f = fopen(name, "w");
+        if (!f) {
+            perror(name);
+            exit(1);
+        }
+        for (int line = 1; line <= FILE_LINES; line++)
+            fprintf(f, "line %d of module %02d\n", line, file);
+        if (fclose(f) != 0) {
+            perror(name);
+            exit(1);
+        }
+    }
+}
+
+static void write_hpm(const char *base, uint32_t traces, int full_sampling, uint64_t seed,
+                      const char *source_dir)
 {
     FILE *f = create(base, ".hpm");
     put_be32(f, 1);
@@ -106,13 +144,14 @@ static void write_hpm(const char *base, uint32_t traces, int full_sampling, uint
         put_be64(f, 8192);
         put_be32(f, 429496729); /* 0.1 */
     }
-    char name[128];
+    char name[4096];
     for (uint32_t t = 0; t < traces; t++) {
         int depth = 1 + (int)below(20);
         for (int d = 0; d < depth; d++) { /* innermost first */
-            int file = (int)below(60);
-            int n = snprintf(name, sizeof name, "/usr/lib/python3.11/synthetic/module_%02d.py", file);
-            put_varint(f, 1 + 1 + below(2000)); /* lineno + 1 */
+            int file = (int)below(NFILES);
+            file_name(name, sizeof name, source_dir, file);
+            int n = (int)strlen(name);
+            put_varint(f, 1 + 1 + below(FILE_LINES - 1)); /* lineno + 1 */
             put_varint(f, (uint64_t)n);
             fwrite(name, 1, (size_t)n, f);
         }
@@ -228,6 +267,7 @@ int main(int argc, char **argv)
     uint32_t traces = 1000;
     double duration = 60;
     int full = 0, busy_heap = 0, traces_set = 0, duration_set = 0;
+    const char *source_dir = NULL;
     static const struct option opts[] = {{"events", required_argument, NULL, 'e'},
                                          {"traces", required_argument, NULL, 't'},
                                          {"duration", required_argument, NULL, 'd'},
@@ -235,6 +275,7 @@ int main(int argc, char **argv)
                                          {"full-sampling", no_argument, NULL, 'f'},
                                          {"damage", required_argument, NULL, 'x'},
                                          {"busy", no_argument, NULL, 'b'},
+                                         {"source-dir", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -247,13 +288,16 @@ int main(int argc, char **argv)
         case 'f': full = 1; break;
         case 'x': damage = strtoull(optarg, NULL, 10); break;
         case 'b': busy_heap = 1; break;
+        case 'S': source_dir = optarg; break;
         case 'h':
             printf("usage: hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] "
-                   "[--full-sampling] [--damage N] [--busy] OUTBASE\n"
+                   "[--full-sampling] [--damage N] [--busy] [--source-dir DIR] OUTBASE\n"
                    "  --busy  a busy heap (a service under load): %d traces, about %d live\n"
                    "          objects, frees of random live objects, %.0f events per second\n"
                    "          (-d defaults to EVENTS / %.0f): about 70%% of the live traces\n"
-                   "          change in every 1 s interval; half the sizes >= 1 KiB\n",
+                   "          change in every 1 s interval; half the sizes >= 1 KiB\n"
+                   "  --source-dir DIR  frames name DIR/module_NN.py, which hpgen writes\n"
+                   "          (an existing folder), instead of files that do not exist\n",
                    BUSY_TRACES, BUSY_LIVE, BUSY_RATE, BUSY_RATE);
             return 0;
         default: return 2;
@@ -265,12 +309,14 @@ int main(int argc, char **argv)
         duration = (double)events / BUSY_RATE;
     if (optind + 1 != argc || traces < 1 || traces > (1u << 30) - 1 || duration < 0) {
         fprintf(stderr, "usage: hpgen [-e EVENTS] [-t TRACES] [-d SECONDS] [-s SEED] "
-                        "[--full-sampling] [--damage N] [--busy] OUTBASE\n");
+                        "[--full-sampling] [--damage N] [--busy] [--source-dir DIR] OUTBASE\n");
         return 2;
     }
     const char *base = argv[optind];
     rng_state = seed * 0x2545f4914f6cdd1dull + 1;
-    write_hpm(base, traces, full, seed);
+    if (source_dir)
+        write_sources(source_dir);
+    write_hpm(base, traces, full, seed, source_dir);
 
     FILE *f = create(base, ".hpd");
     size_t cap = 1 << 20, live = 0;
