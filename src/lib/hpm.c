@@ -525,8 +525,11 @@ static int load_source(source_file *sf, const char *name)
     int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_SOURCE_BYTES) {
+        int err = errno;
         if (fd >= 0)
             close(fd);
+        if (fd < 0 && err == ENOMEM) /* the kernel's memory: a try later may do */
+            return -1;
         sf->loaded = 1;
         return 0;
     }
@@ -540,6 +543,11 @@ static int load_source(source_file *sf, const char *name)
         ssize_t n = read(fd, text + len, size - len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == ENOMEM) {
+            free(text);
+            close(fd);
+            return -1;
+        }
         if (n <= 0)
             break; /* shorter than it was, or unreadable: what was read */
         len += (size_t)n;
@@ -600,21 +608,22 @@ int hp_hpm_trace(hp_hpm *hpm, uint32_t index, const hp_source_frame **frames, si
     int rc = hp_hpm_raw_trace(hpm, index, &raw, depth);
     if (rc != HP_OK)
         return rc;
-    if (grow_zeroed((void **)&hpm->with_src, &hpm->with_src_n, (size_t)hpm->loaded + 1,
-                    sizeof *hpm->with_src) < 0 ||
-        grow_zeroed((void **)&hpm->sources, &hpm->sources_n, hpm->nnames, sizeof *hpm->sources) < 0)
-        return hp_fail(HP_ENOMEM, "out of memory reading source lines");
-    if (!hpm->with_src[index]) {
-        hp_source_frame *sf = malloc((*depth ? *depth : 1) * sizeof *sf);
-        if (!sf)
-            return hp_fail(HP_ENOMEM, "out of memory reading source lines");
-        for (size_t i = 0; i < *depth; i++) {
+    if (index >= hpm->with_src_n || !hpm->with_src[index]) {
+        hp_source_frame *sf = NULL;
+        if (grow_zeroed((void **)&hpm->with_src, &hpm->with_src_n, (size_t)hpm->loaded + 1,
+                        sizeof *hpm->with_src) < 0 ||
+            grow_zeroed((void **)&hpm->sources, &hpm->sources_n, hpm->nnames,
+                        sizeof *hpm->sources) < 0 ||
+            !(sf = malloc((*depth ? *depth : 1) * sizeof *sf)))
+            rc = hp_fail(HP_ENOMEM, "out of memory reading source lines");
+        for (size_t i = 0; rc == HP_OK && i < *depth; i++) {
             sf[i] = (hp_source_frame){hpm->names[raw[i].file_id], raw[i].lineno, ""};
             rc = source_line(hpm, raw[i].file_id, raw[i].lineno, &sf[i].line);
-            if (rc < 0) {
-                free(sf);
-                return rc;
-            }
+        }
+        if (rc < 0) { /* no frames: nothing half-done */
+            free(sf);
+            *depth = 0;
+            return rc;
         }
         hpm->with_src[index] = sf;
     }

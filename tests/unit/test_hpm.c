@@ -237,7 +237,10 @@ static void interned_names_and_source(void **state)
 {
     (void)state;
     char *dir = tu_tmpdir(), *fb = tu_path(dir, "x"), *src = tu_path(dir, "mod.py");
+    char *crlf = tu_path(dir, "crlf.py"), *empty = tu_path(dir, "empty.py");
     tu_write_file(src, "import os\n    x = [1] * 10   \ny = 2", 35); /* no last newline */
+    tu_write_file(crlf, "a\r\n\r\nb\r\n", 9);                         /* a last newline */
+    tu_write_file(empty, "", 0);
     tu_buf b = {0};
     tu_hpm(&b, 1, 2, 0, NULL, NULL, 0, 0);
     for (int t = 0; t < 3; t++) { /* three traces, all frames in mod.py */
@@ -249,6 +252,13 @@ static void interned_names_and_source(void **state)
         tu_put(&b, src, strlen(src));
         tu_varint(&b, 0);
     }
+    const char *more[] = {crlf, empty}; /* a fourth: a frame in each of the others */
+    for (int i = 0; i < 2; i++) {
+        tu_varint(&b, 1 + 1);
+        tu_varint(&b, strlen(more[i]));
+        tu_put(&b, more[i], strlen(more[i]));
+    }
+    tu_varint(&b, 0);
     write_hpm(dir, &b);
     hp_hpm *hpm;
     assert_int_equal(hp_hpm_open(&hpm, fb), HP_OK);
@@ -280,12 +290,24 @@ static void interned_names_and_source(void **state)
     assert_string_equal(line, "");
     assert_int_equal(hp_hpm_source_line(hpm, 12345, 1, &line), HP_OK);
     assert_string_equal(line, "");
+    assert_int_equal(hp_hpm_raw_trace(hpm, 4, &raw, &depth), HP_OK);
+    assert_int_equal(depth, 2);
+    /* outermost first: empty.py, then crlf.py */
+    const char *want_crlf[] = {"a", "", "b", ""}; /* lines 1-4: stripped of their \r */
+    for (uint32_t k = 0; k < 4; k++) {
+        assert_int_equal(hp_hpm_source_line(hpm, raw[1].file_id, k + 1, &line), HP_OK);
+        assert_string_equal(line, want_crlf[k]);
+    }
+    assert_int_equal(hp_hpm_source_line(hpm, raw[0].file_id, 1, &line), HP_OK);
+    assert_string_equal(line, ""); /* an empty file */
     hp_hpm_close(hpm);
     tu_free(&b);
     tu_rmdir(dir);
     free(dir);
     free(fb);
     free(src);
+    free(crlf);
+    free(empty);
 }
 
 static void missing_file(void **state)
