@@ -149,7 +149,7 @@ int hp_map_open(hp_map *map, const char *path)
     if (map->size > 0) {
         void *p = mmap(NULL, map->size, PROT_READ, MAP_PRIVATE, map->fd, 0);
         if (p == MAP_FAILED) {
-            int rc = hp_fail_errno(HP_EIO, "%s: cannot map", path);
+            int rc = hp_fail_errno(errno == ENOMEM ? HP_ENOMEM : HP_EIO, "%s: cannot map", path);
             hp_map_close(map);
             return rc;
         }
