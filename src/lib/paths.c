@@ -2,6 +2,9 @@
 
 #include "heapprof.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,16 @@ char *hp_path_join(const char *filebase, const char *ext)
         memcpy(s + a, ext, b + 1);
     }
     return s;
+}
+
+int hp_path_stat(const char *filebase, const char *ext, struct stat *st)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s%s", filebase, ext) >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return stat(path, st);
 }
 
 char *hp_filebase_of(const char *path)

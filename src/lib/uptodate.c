@@ -14,15 +14,16 @@ static int64_t mtime_ns(const struct stat *st)
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-/* Whether `path` is now `size` bytes, last modified at `mtime_ns`. */
+/* The inputs are looked at with hp_path_stat, which allocates nothing: an
+ * answer is never "changed" or "missing" for want of memory (a false
+ * "digest again" warning). */
+
+/* Whether FILEBASE + ext is now `size` bytes, last modified at `mtime`. */
 static int same_input(const char *filebase, const char *ext, uint64_t size, int64_t mtime)
 {
-    char *path = hp_path_join(filebase, ext);
     struct stat st;
-    int same = path && stat(path, &st) == 0 && (uint64_t)st.st_size == size &&
-               mtime_ns(&st) == mtime;
-    free(path);
-    return same;
+    return hp_path_stat(filebase, ext, &st) == 0 && (uint64_t)st.st_size == size &&
+           mtime_ns(&st) == mtime;
 }
 
 int hp_hpc_is_up_to_date(const char *filebase, double interval, double precision,
@@ -51,20 +52,14 @@ int hp_hpc_is_up_to_date(const char *filebase, double interval, double precision
 /* Whether FILEBASE + ext exists and was modified after `than`. */
 static int newer_input(const char *filebase, const char *ext, int64_t than)
 {
-    char *path = hp_path_join(filebase, ext);
     struct stat st;
-    int newer = path && stat(path, &st) == 0 && mtime_ns(&st) > than;
-    free(path);
-    return newer;
+    return hp_path_stat(filebase, ext, &st) == 0 && mtime_ns(&st) > than;
 }
 
 static int exists(const char *filebase, const char *ext)
 {
-    char *path = hp_path_join(filebase, ext);
     struct stat st;
-    int yes = path && stat(path, &st) == 0;
-    free(path);
-    return yes;
+    return hp_path_stat(filebase, ext, &st) == 0;
 }
 
 int hp_hpc_is_stale(const hp_hpc *hpc, const char *filebase)
