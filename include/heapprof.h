@@ -543,8 +543,9 @@ HP_API uint64_t hp_batch_input_bytes(const hp_batch *b, size_t i);
 HP_API const char *hp_batch_error(const hp_batch *b, size_t i);
 
 /* Whether `path` is one of the batch's inputs (a .hpm or .hpd, by device
- * and inode) or the FILEBASE.hpc one of its digests writes: 1 or 0. For
- * callers that write a file of their own beside a batch (a report). */
+ * and inode) or the FILEBASE.hpc one of its digests writes: 1 or 0, or
+ * HP_ENOMEM. For callers that write a file of their own beside a batch (a
+ * report). */
 HP_API int hp_batch_has_file(const hp_batch *b, const char *path);
 
 /* Orders the profiles largest first (equal sizes by name). */

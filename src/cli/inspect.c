@@ -501,7 +501,9 @@ int cmd_snapshot(int argc, char **argv)
         const hp_frame *f;
         size_t depth = 0;
         char where[512] = "";
-        int found = hpm && e->traceindex ? hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth) : HP_NO_TRACE;
+        int found = HP_NO_TRACE;
+        if (hpm && e->traceindex)
+            found = hp_hpm_raw_trace(hpm, e->traceindex, &f, &depth);
         if (found == HP_ENOMEM) {
             rc = cli_lib_error(found);
             goto out;

@@ -79,10 +79,12 @@ int cli_report_open(cli_report **out, const char *path, const hp_batch *b)
         return cli_error(EXIT_DATA, "out of memory");
     r->path = path;
     if (strcmp(path, "-")) {
-        if (b && hp_batch_has_file(b, path)) {
+        int ours = b ? hp_batch_has_file(b, path) : 0;
+        if (ours != 0) {
             free(r);
-            return cli_error(EXIT_USAGE, "%s: refusing to write the report over a profile's "
-                                         "input or digest", path);
+            return ours < 0 ? cli_lib_error(ours)
+                            : cli_error(EXIT_USAGE, "%s: refusing to write the report over a "
+                                                    "profile's input or digest", path);
         }
         if (hp_output_open(&r->out, path) < 0) {
             free(r);

@@ -210,8 +210,18 @@ static int add_dir(hp_batch *b, const char *dir, const struct stat *st, int recu
     }
     for (size_t i = 0; i < n && rc == HP_OK; i++) {
         struct stat sub;
-        if (stat(names[i], &sub) != 0)
-            continue; /* vanished, or a dangling link */
+        if (stat(names[i], &sub) != 0) {
+            /* vanished, or a dangling link: nothing; but a profile there
+             * that cannot be looked at (a folder without search
+             * permission) fails in its place rather than go unseen */
+            if (errno != ENOENT && ends_with(names[i], ".hpm")) {
+                char msg[4096 + 128];
+                snprintf(msg, sizeof msg, "%s: cannot stat: %s", names[i], strerror(errno));
+                names[i][strlen(names[i]) - 4] = '\0';
+                rc = add_failure(b, names[i], msg);
+            }
+            continue;
+        }
         if (S_ISDIR(sub.st_mode)) {
             if (recursive)
                 rc = add_dir(b, names[i], &sub, recursive);
@@ -221,8 +231,8 @@ static int add_dir(hp_batch *b, const char *dir, const struct stat *st, int recu
             struct stat sd;
             if (!hpd)
                 rc = hp_fail(HP_ENOMEM, "out of memory");
-            else if (lstat(hpd, &sd) == 0) /* a lone .hpm is not a profile */
-                rc = add_item(b, names[i]);
+            else if (lstat(hpd, &sd) == 0 || errno != ENOENT) /* a lone .hpm is not a profile */
+                rc = add_item(b, names[i]); /* (one that cannot be looked at fails, saying why) */
             free(hpd);
         }
     }
@@ -255,25 +265,27 @@ int hp_batch_add(hp_batch *b, const char *path, int recursive)
 }
 
 /* Whether `a` and `b` name the same file: by device and inode when both
- * exist, else by their folders' real paths and their names. */
+ * exist, else by their folders' real paths and their names. Returns 1, 0
+ * or HP_ENOMEM (an answer of "no" for want of memory would be a guess). */
 static int same_path(const char *a, const char *b)
 {
     struct stat sa, sb;
     if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    char *ca = strdup(a), *cb = strdup(b), *da = NULL, *db = NULL;
-    int same = 0;
-    if (ca && cb) {
+    /* dirname and basename may write into their argument: a copy each */
+    char *ca = strdup(a), *cb = strdup(b), *na = strdup(a), *nb = strdup(b), *da = NULL, *db = NULL;
+    int same = -1;
+    if (ca && cb && na && nb) {
+        errno = 0;
         da = realpath(dirname(ca), NULL);
+        int da_errno = errno;
+        errno = 0;
         db = realpath(dirname(cb), NULL);
-        free(ca);
-        free(cb);
-        ca = strdup(a);
-        cb = strdup(b);
-        same = da && db && ca && cb && !strcmp(da, db) && !strcmp(basename(ca), basename(cb));
+        if ((da || da_errno != ENOMEM) && (db || errno != ENOMEM)) /* else: out of memory */
+            same = da && db && !strcmp(da, db) && !strcmp(basename(na), basename(nb));
     }
-    free(ca), free(cb), free(da), free(db);
-    return same;
+    free(ca), free(cb), free(na), free(nb), free(da), free(db);
+    return same < 0 ? hp_fail(HP_ENOMEM, "out of memory") : same;
 }
 
 int hp_batch_has_file(const hp_batch *b, const char *path)
@@ -287,10 +299,10 @@ int hp_batch_has_file(const hp_batch *b, const char *path)
              same_id(it->hpd, (file_id){st.st_dev, st.st_ino})))
             return 1;
         char *hpc = hp_path_join(it->filebase, ".hpc");
-        int same = hpc && same_path(path, hpc);
+        int same = hpc ? same_path(path, hpc) : hp_fail(HP_ENOMEM, "out of memory");
         free(hpc);
-        if (same)
-            return 1;
+        if (same != 0)
+            return same;
     }
     return 0;
 }

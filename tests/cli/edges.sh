@@ -193,6 +193,19 @@ check run 0 "$HEAPPROF" digest -q -r --report "$T/d.json" "$D"
 [ "$(grep -c '"status": "ok"' "$T/d.json")" -eq 1 ] && ok || bad "-r through link loops: a profile digested more than once"
 (cd "$D/sub" && "$HEAPPROF" digest -q --report "$T/d2.json" tiny ./tiny "$PWD/tiny" tiny.hpd)
 [ "$(grep -c '"status": "ok"' "$T/d2.json")" -eq 1 ] && ok || bad "tiny, ./tiny, \$PWD/tiny: more than one profile"
+# a folder that can be listed but not searched: its profile fails, named, rather
+# than go unseen (as another user: root may search anything)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    NS="$T/nosearch"
+    mkdir -p "$NS/sub"
+    cp -p "$P.hpm" "$P.hpd" "$NS/sub/"
+    chmod 755 "$T" "$NS" && chmod 644 "$NS/sub/"* && chmod 444 "$NS/sub"
+    check run 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$HEAPPROF" digest -q -r "$NS"
+    check one_line_error "sub/tiny.hpm: cannot stat: Permission denied"
+    chmod 755 "$NS/sub"
+else
+    skip "a folder without search permission (needs root and setpriv)"
+fi
 # --skip-up-to-date: the inputs as they were read, and every content parameter
 U="$T/uptodate"
 mkdir -p "$U"
