@@ -25,17 +25,13 @@ void *__libc_realloc(void *p, size_t size);
 
 static atomic_long calls;
 static atomic_int counting; /* main has started */
-static long fail_at = -1;   /* -1: not read yet; 0: never */
+static long fail_at;        /* set before counting starts: 0, never */
 
 /* Whether this call is the one to fail. */
 static int fails(void)
 {
     if (!atomic_load(&counting))
         return 0;
-    if (fail_at < 0) {
-        const char *e = getenv("FAILMALLOC_AT"); /* getenv allocates nothing */
-        fail_at = e ? atol(e) : 0;
-    }
     long k = atomic_fetch_add(&calls, 1) + 1;
     if (fail_at > 0 && k == fail_at) {
         errno = ENOMEM;
@@ -46,7 +42,11 @@ static int fails(void)
 
 void *malloc(size_t size) { return fails() ? NULL : __libc_malloc(size); }
 void *calloc(size_t n, size_t size) { return fails() ? NULL : __libc_calloc(n, size); }
-void *realloc(void *p, size_t size) { return fails() ? NULL : __libc_realloc(p, size); }
+/* (realloc(p, 0) frees p in glibc: never failed, it would keep p) */
+void *realloc(void *p, size_t size)
+{
+    return (size || !p) && fails() ? NULL : __libc_realloc(p, size);
+}
 
 typedef int (*main_fn)(int, char **, char **);
 static main_fn real_main;
@@ -55,6 +55,8 @@ int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), v
 
 static int counted_main(int argc, char **argv, char **envp)
 {
+    const char *at = getenv("FAILMALLOC_AT"); /* getenv allocates nothing */
+    fail_at = at ? atol(at) : 0;
     atomic_store(&counting, 1);
     return real_main(argc, argv, envp);
 }

@@ -3,9 +3,11 @@
 # makes (OOM_POINTS of them where there are more: see points), with that one
 # allocation failing (tests/cli/failmalloc.c, preloaded). Whatever fails,
 # the command must end (no crash, no hang) with status 0 and the very
-# output of a run with memory to spare, or status 1 with its error on
-# standard error as "heapprof: ..." lines, its output file absent and no
-# temporary left behind: never a silently short or wrong result.
+# output and messages of a run with memory to spare, or status 1 with its
+# error on standard error ("heapprof: ..." lines, one not a warning), its
+# output file absent and no temporary left behind: never a silently short
+# or wrong result. Each campaign must see at least one such failure (else
+# the library failed nothing, and the test would prove nothing).
 # Environment: HEAPPROF (the CLI), HPGEN (the generator), FAILMALLOC (the
 # preloaded library; the test is skipped without it, as under the
 # sanitizers, which replace malloc themselves), OOM_POINTS (default 120).
@@ -47,7 +49,8 @@ points() {
 
 # clean: nothing in the output folder and no .hpc in the batch folder
 clean() {
-    rm -rf "${O:?}"/* "${O:?}"/.[!.]* "$T"/batch/*.hpc "$T"/batch/.[!.]* 2>/dev/null
+    rm -rf "${O:?}"/* "${O:?}"/.[!.]* "${O:?}"/..?* "$T"/batch/*.hpc "$T"/batch/.[!.]* "$T"/batch/..?* \
+        2>/dev/null
 }
 
 # temporaries: what a run left that no run may leave (hidden files)
@@ -55,18 +58,19 @@ temporaries() {
     ls -A "$O" "$T/batch" | grep '^\.' || true
 }
 
-# errors_only: standard error holds "heapprof: ..." lines only, one at least
+# errors_only: standard error holds "heapprof: ..." lines only, and an error
+# among them (not only warnings)
 errors_only() {
-    [ -s "$T/e" ] && ! grep -qv '^heapprof: ' "$T/e"
+    ! grep -qv '^heapprof: ' "$T/e" && grep -qv '^heapprof: warning: ' "$T/e"
 }
 
 # campaign LABEL OUTPUT CMD...: OUTPUT is the file CMD writes, or - for its
 # standard output, or batch for the .hpc files of the batch folder
 campaign() {
-    local label=$1 out=$2 n k rc problems=0
+    local label=$1 out=$2 n k rc problems=0 failures=0
     shift 2
     clean
-    if ! "$@" >"$T/ref.stdout" 2>/dev/null; then
+    if ! timeout 120 "$@" >"$T/ref.stdout" 2>"$T/ref.stderr"; then
         bad "$label: the run with memory to spare failed: $*"
         return
     fi
@@ -76,21 +80,24 @@ campaign() {
     *) cp "$out" "$T/ref.file" ;;
     esac
     clean
-    n=$(FAILMALLOC_COUNT=1 LD_PRELOAD=$FAILMALLOC "$@" 2>&1 >/dev/null | tail -n 1)
-    case $n in '' | *[!0-9]*) bad "$label: no allocation count ($n)"; return ;; esac
+    n=$(timeout 120 env FAILMALLOC_COUNT=1 LD_PRELOAD="$FAILMALLOC" "$@" 2>&1 >/dev/null | tail -n 1)
+    case $n in '' | 0 | *[!0-9]*) bad "$label: no allocation count ($n)"; return ;; esac
     for k in $(points "$n"); do
         clean
-        FAILMALLOC_AT=$k LD_PRELOAD=$FAILMALLOC timeout 60 "$@" >"$T/o" 2>"$T/e"
+        # (timeout itself is not preloaded: only the command's allocations count)
+        timeout 60 env FAILMALLOC_AT="$k" LD_PRELOAD="$FAILMALLOC" "$@" >"$T/o" 2>"$T/e"
         rc=$?
         local why=""
         if [ "$rc" -eq 0 ]; then
+            cmp -s "$T/e" "$T/ref.stderr" || why="status 0, but its messages differ"
             case $out in
             -) cmp -s "$T/o" "$T/ref.stdout" || why="status 0, but its output differs" ;;
             batch) for p in a b c; do cmp -s "$T/batch/$p.hpc" "$T/ref.$p.hpc" || why="status 0, but $p.hpc differs"; done ;;
             *) cmp -s "$out" "$T/ref.file" || why="status 0, but its output differs" ;;
             esac
         elif [ "$rc" -eq 1 ]; then
-            errors_only || why="status 1, but standard error is not 'heapprof: ...' lines"
+            failures=$((failures + 1))
+            errors_only || why="status 1, but standard error is not 'heapprof: ...' lines with an error"
             case $out in
             -) ;;
             batch) for p in a b c; do [ ! -e "$T/batch/$p.hpc" ] || cmp -s "$T/batch/$p.hpc" "$T/ref.$p.hpc" ||
@@ -107,8 +114,9 @@ campaign() {
             sed 's/^/    /' "$T/e" | head -n 3 >&2
         fi
     done
-    [ "$problems" -eq 0 ] && ok
-    echo "$label: $(points "$n" | wc -l) of $n allocations failed in turn"
+    [ "$failures" -gt 0 ] || bad "$label: no run failed: were allocations failed at all?"
+    [ "$problems" -eq 0 ] && [ "$failures" -gt 0 ] && ok
+    echo "$label: $(points "$n" | wc -l) of $n allocations failed in turn, $failures runs ended in an error"
 }
 
 H=$HEAPPROF
@@ -117,7 +125,8 @@ campaign "digest, 2 threads" "$O/g.hpc" "$H" digest -q -i 0.5 -j 2 -o "$O/g.hpc"
 campaign "digest v1, 3 threads, small chunks" "$O/g.hpc" \
     "$H" digest -q -i 0.2 -j 3 --format v1 --chunk-bytes 8192 -o "$O/g.hpc" "$T/g"
 campaign "digest, standard output" - "$H" digest -q -i 0.5 -j 2 -c "$T/g"
-campaign "digest, a folder of 3 on 2 threads" batch "$H" digest -q -i 0.5 -T 2 "$T/batch"
+campaign "digest, a folder of 3 on 2 threads" batch \
+    "$H" digest -q -i 0.5 -T 2 --report "$O/report.json" "$T/batch"
 campaign "export pprof" "$O/g.pb.gz" "$H" export "$T/g" --at peak -o "$O/g.pb.gz"
 campaign "export collapsed" "$O/g.txt" "$H" export "$T/g" --format collapsed -o "$O/g.txt"
 campaign "export speedscope" "$O/g.json" \
