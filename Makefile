@@ -132,18 +132,19 @@ unit-test: $(UNIT_BIN) $(GEN)
 abi-test: $(SHARED)
 	@./tests/abi.sh $(SHARED)
 
-# out of memory, one allocation after another (tests/cli/oom.sh): not under
-# the sanitizers, whose allocators the preloaded one would stand in front of
-FAILMALLOC := $(if $(SANITIZE),,$(BUILD)/failmalloc.so)
-$(BUILD)/failmalloc.so: tests/cli/failmalloc.c
+# out of memory and write errors, one call after another
+# (tests/cli/failcalls.sh): not under the sanitizers, whose allocators the
+# preloaded library would stand in front of
+FAILCALLS := $(if $(SANITIZE),,$(BUILD)/failcalls.so)
+$(BUILD)/failcalls.so: tests/cli/failcalls.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) -shared -o $@ $< -ldl
 
-cli-test: $(CLI) $(GEN) $(FAILMALLOC)
+cli-test: $(CLI) $(GEN) $(FAILCALLS)
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) BUILD=$(BUILD) ./tests/cli/run.sh
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) $(if $(SANITIZE),HP_SANITIZED=1) ./tests/cli/edges.sh
 	@HEAPPROF=$(CLI) HPGEN=$(GEN) ./tests/cli/export.sh
-	@HEAPPROF=$(CLI) HPGEN=$(GEN) FAILMALLOC=$(FAILMALLOC) ./tests/cli/oom.sh
+	@HEAPPROF=$(CLI) HPGEN=$(GEN) FAILCALLS=$(FAILCALLS) ./tests/cli/failcalls.sh
 
 # heapprof-mpi: built and tested where Open MPI's mpicc and mpirun are
 # installed (Debian: libopenmpi-dev openmpi-bin); skipped elsewhere.
