@@ -81,11 +81,13 @@ static int open_stream(hp_outfile *f, const struct stat *st)
     return HP_OK;
 }
 
-/* Decides what the target is and where the temporary goes (*dir). */
-static int resolve_target(hp_outfile *f, const hp_map *const *inputs, size_t n, char **dir)
+/* Decides what the target is (standard output where `to_stdout`) and where
+ * the temporary goes (*dir). */
+static int resolve_target(hp_outfile *f, int to_stdout, const hp_map *const *inputs, size_t n,
+                          char **dir)
 {
     struct stat st;
-    if (!strcmp(f->path, "-")) { /* standard output */
+    if (to_stdout) {
         if (fstat(STDOUT_FILENO, &st) == 0 && same_file(&st, inputs, n))
             return refuse_input(f, inputs[same_file(&st, inputs, n) - 1]);
         f->stream_fd = STDOUT_FILENO;
@@ -130,11 +132,13 @@ int hp_outfile_open(hp_outfile *f, const char *path, const hp_map *const *inputs
 {
     memset(f, 0, sizeof *f);
     f->fd = f->stream_fd = -1;
-    f->path = strdup(path);
+    /* messages name the output as users know it: "-" is standard output */
+    int to_stdout = !strcmp(path, "-");
+    f->path = strdup(to_stdout ? "standard output" : path);
     if (!f->path)
         return hp_fail(HP_ENOMEM, "out of memory");
     char *dir = NULL;
-    int rc = resolve_target(f, inputs, n, &dir);
+    int rc = resolve_target(f, to_stdout, inputs, n, &dir);
     if (rc == HP_OK) {
         f->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
         if (f->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))

@@ -96,6 +96,10 @@ if [ -c /dev/full ]; then
         [ $? -eq 1 ] && ok || bad "$cmd >/dev/full: not an error"
         check one_line_error "write failed"
     done
+    # the digest itself to standard output: named so, not "-"
+    "$HEAPPROF" digest -q -c "$P" >/dev/full 2>"$T/err"
+    [ $? -eq 1 ] && ok || bad "digest -c >/dev/full: not an error"
+    check one_line_error "heapprof: standard output: write failed at offset 0"
     "$HEAPPROF" digest -q --report - "$P" >/dev/full 2>"$T/err"
     [ $? -eq 1 ] && ok || bad "--report - >/dev/full: not an error"
     check has "$T/err" "write failed"
