@@ -73,20 +73,17 @@ const char *hp_batch_error(const hp_batch *b, size_t i) { return i < b->n ? b->v
 
 /* Stats FILEBASE + ext as an input must be: a regular file. Returns 0; 1
  * with *why set to the one-line reason (malloc'ed) when it is not; or
- * HP_ENOMEM. */
+ * HP_ENOMEM (for the reason only: the stat allocates nothing). */
 static int input_file(const char *filebase, const char *ext, struct stat *st, char **why)
 {
-    char *p = hp_path_join(filebase, ext);
-    if (!p)
-        return hp_fail(HP_ENOMEM, "out of memory");
     char msg[4096 + 128];
-    int ok = stat(p, st) == 0;
+    int ok = hp_path_stat(filebase, ext, st) == 0;
     if (!ok)
-        snprintf(msg, sizeof msg, "%s: cannot open: %s", p, strerror(errno));
+        snprintf(msg, sizeof msg, "%s%s: cannot open: %s", filebase, ext, strerror(errno));
     else if (!S_ISREG(st->st_mode))
-        snprintf(msg, sizeof msg, "%s: is %s, not a regular file", p, hp_file_kind(st->st_mode));
+        snprintf(msg, sizeof msg, "%s%s: is %s, not a regular file", filebase, ext,
+                 hp_file_kind(st->st_mode));
     ok = ok && S_ISREG(st->st_mode);
-    free(p);
     if (!ok && !(*why = strdup(msg)))
         return hp_fail(HP_ENOMEM, "out of memory");
     return ok ? 0 : 1;
